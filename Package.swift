@@ -1,0 +1,71 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every Nimbus target shares: Swift 6 language mode, warnings are errors.
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error)
+]
+
+let package = Package(
+    name: "Nimbus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nimbus", targets: ["nimbus"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Layer 3: orchestrator libraries.
+        .target(
+            name: "NimbusModel",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "NimbusConfig",
+            dependencies: ["NimbusModel"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "NimbusPlan",
+            dependencies: [
+                "NimbusModel", "NimbusConfig",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "NimbusCLI",
+            dependencies: [
+                "NimbusModel", "NimbusConfig", "NimbusPlan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // Layer 5: executables only parse arguments and call libraries.
+        .executableTarget(
+            name: "nimbus",
+            dependencies: ["NimbusCLI"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusModelTests",
+            dependencies: ["NimbusModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusConfigTests",
+            dependencies: ["NimbusConfig", "NimbusModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusPlanTests",
+            dependencies: ["NimbusPlan", "NimbusConfig", "NimbusModel", "NimbusCLI"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

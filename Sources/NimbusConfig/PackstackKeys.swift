@@ -1,0 +1,1 @@
+enum PackstackKeys { static let names: [String] = [] }

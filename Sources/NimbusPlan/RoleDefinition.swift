@@ -1,0 +1,137 @@
+import Foundation
+import NimbusConfig
+import NimbusModel
+import Yams
+
+/// A role as `roles/<role>.yaml` defines it: the preparation steps and services a host
+/// with that role gets.
+public struct RoleDefinition: Sendable, Decodable, Equatable {
+    public var role: NodeRole
+    public var summary: String
+    public var preparation: [PreparationStep]
+    public var services: [ServiceDefinition]
+}
+
+/// One Nimbus service a role runs (`nimbus-server <name>` under `nimbus-<name>.service`).
+public struct ServiceDefinition: Sendable, Decodable, Equatable {
+    public var name: String
+    public var summary: String
+    /// A condition on the answer file: `KEY` (a y/n key that must be y) or `KEY=value`.
+    public var when: String?
+    /// The TCP port of its API, if it has one.
+    public var port: Int?
+    /// The catalog type it is registered under (`identity`, `image`, …), if any.
+    public var catalog: String?
+    /// Services that must be healthy (wherever they run) before this one is installed.
+    public var requires: [String]?
+    /// Distribution packages it needs, by OS family (`debian`, `rhel`).
+    public var packages: [String: [String]]?
+}
+
+/// Host preparation steps, in the order they run.
+public enum PreparationStep: String, Sendable, Decodable, CaseIterable, Comparable {
+    case facts
+    case timeSync = "time-sync"
+    case firewall
+    case selinux
+    case networkManager = "networkmanager"
+    case hostsFile = "hosts-file"
+    case sysctl
+    case bridges
+
+    public var summary: String {
+        switch self {
+        case .facts: "read OS family and version, interfaces and addresses, virtualization support, time sync"
+        case .timeSync: "chrony"
+        case .firewall: "stop and disable firewalld, ufw or the nftables service"
+        case .selinux: "SELinux permissive now and in /etc/selinux/config, where present"
+        case .networkManager: "stop and disable NetworkManager"
+        case .hostsFile: "managed block of all hosts in /etc/hosts"
+        case .sysctl: "ip_forward and bridge netfilter sysctls, persisted"
+        case .bridges: "bridges for the provider networks, persistent the host's native way"
+        }
+    }
+
+    public static func < (lhs: PreparationStep, rhs: PreparationStep) -> Bool {
+        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+    }
+}
+
+/// The roles, read from a directory of YAML files, one per role.
+public struct RoleCatalog: Sendable, Equatable {
+    public var roles: [NodeRole: RoleDefinition]
+
+    public init(roles: [NodeRole: RoleDefinition]) {
+        self.roles = roles
+    }
+
+    /// Why the role files cannot be used.
+    public enum LoadError: Error, CustomStringConvertible, Equatable {
+        case missing(path: String)
+        case invalid(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .missing(let path): "\(path): role file missing (every role needs one)"
+            case .invalid(let path, let reason): "\(path): \(reason)"
+            }
+        }
+    }
+
+    /// Reads `<directory>/<role>.yaml` for every role.
+    public static func load(directory: String) throws(LoadError) -> RoleCatalog {
+        var roles: [NodeRole: RoleDefinition] = [:]
+        for role in NodeRole.allCases {
+            let path = "\(directory)/\(role.rawValue).yaml"
+            guard let data = FileManager.default.contents(atPath: path) else { throw .missing(path: path) }
+            let definition: RoleDefinition
+            do {
+                definition = try YAMLDecoder().decode(RoleDefinition.self, from: data)
+            } catch {
+                throw .invalid(path: path, reason: "\(error)")
+            }
+            guard definition.role == role else {
+                throw .invalid(path: path, reason: "says role: \(definition.role), expected \(role)")
+            }
+            for service in definition.services {
+                if let condition = service.when, ServiceCondition(condition) == nil {
+                    throw .invalid(
+                        path: path, reason: "service \(service.name): when: \(condition) names no y/n answer-file key")
+                }
+            }
+            roles[role] = definition
+        }
+        let names = Set(roles.values.flatMap { $0.services.map(\.name) })
+        for (role, definition) in roles {
+            for service in definition.services {
+                for required in service.requires ?? [] where !names.contains(required) {
+                    throw .invalid(
+                        path: "\(directory)/\(role.rawValue).yaml",
+                        reason: "service \(service.name) requires \(required), which no role runs")
+                }
+            }
+        }
+        return RoleCatalog(roles: roles)
+    }
+
+    public subscript(role: NodeRole) -> RoleDefinition? { roles[role] }
+}
+
+/// `KEY` (y/n key is y) or `KEY=value` (the key's text equals value).
+struct ServiceCondition {
+    let key: KeyDefinition
+    let value: String?
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard let key = KeyCatalogue.definition(named: parts[0]) else { return nil }
+        if parts.count == 1 && key.type != .bool { return nil }
+        self.key = key
+        self.value = parts.count == 2 ? parts[1] : nil
+    }
+
+    func holds(in file: AnswerFile) -> Bool {
+        if let value { return file.text(key).lowercased() == value.lowercased() }
+        return file.bool(key)
+    }
+}

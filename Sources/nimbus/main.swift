@@ -1,0 +1,2 @@
+import NimbusCLI
+NimbusCommand.main()
