@@ -31,6 +31,7 @@ public enum AnswerFileLoader {
 
     public static func load(bytes: [UInt8], overrides: [String: String] = [:]) -> Result {
         var (raw, diagnostics) = AnswerFileReader.read(bytes)
+        if raw.unreadable { return Result(file: nil, diagnostics: diagnostics) }
         for (key, value) in overrides.sorted(by: { $0.key < $1.key }) { raw.override(key, with: value) }
         let (file, more) = AnswerFileValidator.validate(raw)
         let all = (diagnostics + more).sortedForDisplay()

@@ -16,6 +16,9 @@ public struct RawEntry: Sendable, Hashable {
 public struct RawAnswerFile: Sendable {
     /// Entries of the `[general]` section (and of no section, which is an error), in file order.
     public var entries: [RawEntry] = []
+    /// The bytes could not be read as an answer file at all (too large, UTF-16):
+    /// there is nothing to validate.
+    public var unreadable = false
 
     /// The entry for `key`, the first if it is set twice.
     public func entry(_ key: String) -> RawEntry? { entries.first { $0.key == key } }
@@ -43,6 +46,7 @@ public enum AnswerFileReader {
             diagnostics.add(
                 .error, line: nil, key: nil, kind: "size",
                 "the file is \(bytes.count) bytes; an answer file is at most \(maximumSize >> 20) MiB — is this the right file?")
+            file.unreadable = true
             return (file, diagnostics.finish())
         }
         var body = bytes[...]
@@ -51,6 +55,7 @@ public enum AnswerFileReader {
             diagnostics.add(
                 .error, line: nil, key: nil, kind: "encoding",
                 "the file is UTF-16; save it as UTF-8 (or plain ASCII) and try again")
+            file.unreadable = true
             return (file, diagnostics.finish())
         }
 

@@ -94,7 +94,7 @@ extension KeyType {
             return .hosts(hosts)
         case .cidr:
             do { return .cidr(try CIDR.parse(text)) } catch {
-                throw ValueError("'\(text)': \(error.description); expected a network like 172.24.4.0/24")
+                throw ValueError("'\(text)': \(error.description)")
             }
         case .bool:
             switch text.lowercased() {
