@@ -13,7 +13,9 @@ struct DocsCommand: ParsableCommand {
     var document: String
 
     func validate() throws {
-        guard document == "answer-file" else { throw ValidationError("unknown document '\(document)'; known: answer-file") }
+        guard document == "answer-file" else {
+            throw ValidationError("unknown document '\(document)'; known: answer-file")
+        }
     }
 
     func run() {

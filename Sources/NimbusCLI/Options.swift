@@ -49,13 +49,16 @@ struct HostOptions: ParsableArguments {
             hosts = installHosts.split(separator: ",", omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces)
             }
-            if hosts.contains(where: \.isEmpty) { throw ValidationError("--install-hosts: '\(installHosts)' has an empty host") }
+            if hosts.contains(where: \.isEmpty) {
+                throw ValidationError("--install-hosts: '\(installHosts)' has an empty host")
+            }
         }
         if let controller = hosts.first {
             values[KeyDefinition.controllerHost.name] = controller
             values[KeyDefinition.networkHosts.name] = controller
             values[KeyDefinition.storageHost.name] = controller
-            values[KeyDefinition.computeHosts.name] = hosts.count == 1 ? controller : hosts.dropFirst().joined(separator: ",")
+            values[KeyDefinition.computeHosts.name] =
+                hosts.count == 1 ? controller : hosts.dropFirst().joined(separator: ",")
         }
         if let defaultPassword { values[KeyDefinition.defaultPassword.name] = defaultPassword }
         return values

@@ -2,7 +2,10 @@ import NimbusModel
 
 /// A services Nimbus can leave out, with the key that switches it.
 public enum OptionalService: String, CaseIterable, Sendable, Codable {
-    case image, blockStorage = "block-storage", compute, network, dashboard, objectStorage = "object-storage"
+    case image
+    case blockStorage = "block-storage"
+    case compute, network, dashboard
+    case objectStorage = "object-storage"
 
     public var installKey: KeyDefinition {
         switch self {

@@ -29,7 +29,8 @@ public enum AnswerFileDocs {
             for definition in KeyCatalogue.all where definition.group == group {
                 let mark = definition.fromPackstack ? "P" : "N"
                 let required = definition.required ? " (required)" : ""
-                out += "| `\(definition.name)` | \(definition.type.summary)\(required) | \(escape(definition.defaultValue.summary)) | \(mark) |\n"
+                out +=
+                    "| `\(definition.name)` | \(definition.type.summary)\(required) | \(escape(definition.defaultValue.summary)) | \(mark) |\n"
             }
             out += "\n"
             for definition in KeyCatalogue.all where definition.group == group {

@@ -45,7 +45,8 @@ public enum AnswerFileReader {
         guard bytes.count <= maximumSize else {
             diagnostics.add(
                 .error, line: nil, key: nil, kind: "size",
-                "the file is \(bytes.count) bytes; an answer file is at most \(maximumSize >> 20) MiB — is this the right file?")
+                "the file is \(bytes.count) bytes; an answer file is at most \(maximumSize >> 20) MiB — is this the right file?"
+            )
             file.unreadable = true
             return (file, diagnostics.finish())
         }
@@ -106,7 +107,8 @@ public enum AnswerFileReader {
                 } else {
                     diagnostics.add(
                         .warning, line: lineNumber, key: nil, kind: "section",
-                        "section [\(name.clipped)] is not used by Nimbus; the keys in it are ignored (all keys belong in [general])")
+                        "section [\(name.clipped)] is not used by Nimbus; the keys in it are ignored (all keys belong in [general])"
+                    )
                 }
                 continue
             }
@@ -119,7 +121,10 @@ public enum AnswerFileReader {
             }
             let key = line[..<equals].trimmed.uppercased()
             let value = line[line.index(after: equals)...].trimmed
-            guard !key.isEmpty, key.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") })
+            guard !key.isEmpty,
+                key.unicodeScalars.allSatisfy({
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+                })
             else {
                 diagnostics.add(
                     .error, line: lineNumber, key: nil, kind: "syntax",

@@ -79,7 +79,8 @@ public enum AnswerFileValidator {
             guard unknownCount <= AnswerFileReader.perKindLimit else {
                 if unknownCount == AnswerFileReader.perKindLimit + 1 {
                     diagnostics.append(
-                        Diagnostic(.warning, line: nil, key: nil, "more unknown keys follow; only the first 20 are listed"))
+                        Diagnostic(
+                            .warning, line: nil, key: nil, "more unknown keys follow; only the first 20 are listed"))
                 }
                 return
             }
@@ -90,7 +91,8 @@ public enum AnswerFileValidator {
 
         /// Fills in every key the file left out.
         mutating func applyDefaults() {
-            for definition in KeyCatalogue.all where values[definition.name] == nil && !broken.contains(definition.name) {
+            for definition in KeyCatalogue.all where values[definition.name] == nil && !broken.contains(definition.name)
+            {
                 switch definition.defaultValue {
                 case .literal(let text):
                     set(definition, text)

@@ -32,7 +32,9 @@ enum CrossChecks {
             let list = hosts(context, key)
             if list.isEmpty && context.values[service.installKey.name] == .bool(true) {
                 context.error(
-                    key, "is empty, but \(service.installKey.name)=y needs at least one host; name a host or set \(service.installKey.name)=n")
+                    key,
+                    "is empty, but \(service.installKey.name)=y needs at least one host; name a host or set \(service.installKey.name)=n"
+                )
             }
             var seen = Set<HostAddress>()
             for host in list where !seen.insert(host).inserted {
@@ -40,10 +42,13 @@ enum CrossChecks {
             }
         }
         let all = hostKeys.filter { $0 != .excludeServers }.flatMap { hosts(context, $0) }
-        if Set(all).count > 1, let loopback = all.first(where: { if case .ipv4(let a) = $0 { a.isLoopback } else { false } }) {
+        if Set(all).count > 1,
+            let loopback = all.first(where: { if case .ipv4(let a) = $0 { a.isLoopback } else { false } })
+        {
             let key = hostKeys.first { hosts(context, $0).contains(loopback) } ?? .controllerHost
             context.error(
-                key, "\(loopback) is a loopback address, which other hosts cannot reach; use the host's network address")
+                key, "\(loopback) is a loopback address, which other hosts cannot reach; use the host's network address"
+            )
         }
     }
 
@@ -73,7 +78,8 @@ enum CrossChecks {
             if host == controller {
                 context.error(
                     .excludeServers,
-                    "\(host) is the controller, which cannot be excluded: every other host registers with it. Re-runs change nothing that is already right, so leave it in")
+                    "\(host) is the controller, which cannot be excluded: every other host registers with it. Re-runs change nothing that is already right, so leave it in"
+                )
             } else if !members.contains(host) {
                 context.warn(.excludeServers, "\(host) is not a host of this cloud; nothing to exclude")
             }
@@ -112,11 +118,15 @@ enum CrossChecks {
         }
         guard case .interface(let tunnel)? = context.values[KeyDefinition.neutronTunnelInterface.name] else { return }
         if tunnel.value == "lo" {
-            context.error(.neutronTunnelInterface, "VXLAN tunnels cannot run over the loopback interface lo; name the interface that carries the tunnel network")
+            context.error(
+                .neutronTunnelInterface,
+                "VXLAN tunnels cannot run over the loopback interface lo; name the interface that carries the tunnel network"
+            )
         } else if let bridge = owners[tunnel] {
             context.error(
                 .neutronTunnelInterface,
-                "\(tunnel) is enslaved to \(bridge) by \(KeyDefinition.neutronBridgeInterfaces.name), so it has no address of its own; use \(bridge) or another interface")
+                "\(tunnel) is enslaved to \(bridge) by \(KeyDefinition.neutronBridgeInterfaces.name), so it has no address of its own; use \(bridge) or another interface"
+            )
         }
     }
 
@@ -128,21 +138,25 @@ enum CrossChecks {
         for type in tenant where !drivers.contains(type) {
             context.error(
                 .neutronTenantNetworkTypes,
-                "\(type) is not in \(KeyDefinition.neutronTypeDrivers.name) (\(drivers.joined(separator: ","))); add it there or remove it here")
+                "\(type) is not in \(KeyDefinition.neutronTypeDrivers.name) (\(drivers.joined(separator: ","))); add it there or remove it here"
+            )
         }
         let emulated = drivers.filter { ["geneve", "gre"].contains($0) }
         if !emulated.isEmpty {
             context.note(
                 .neutronTypeDrivers,
-                "Nimbus has no \(emulated.joined(separator: " or ")) (they need Open vSwitch or OVN); networks of that type are built as VXLAN on Linux bridges")
+                "Nimbus has no \(emulated.joined(separator: " or ")) (they need Open vSwitch or OVN); networks of that type are built as VXLAN on Linux bridges"
+            )
         }
         if drivers.contains("local") {
-            context.note(.neutronTypeDrivers, "local networks are built as VXLAN networks confined to one host's bridge")
+            context.note(
+                .neutronTypeDrivers, "local networks are built as VXLAN networks confined to one host's bridge")
         }
         if !tenant.isEmpty && tenant.allSatisfy({ $0 == "vlan" }) {
             context.note(
                 .neutronTenantNetworkTypes,
-                "VLAN-only tenant networks need switch trunks and VLAN ranges Nimbus does not manage; project networks are made as VXLAN instead")
+                "VLAN-only tenant networks need switch trunks and VLAN ranges Nimbus does not manage; project networks are made as VXLAN instead"
+            )
         }
         let usesVXLAN = tenant.contains { ["vxlan", "geneve", "gre", "vlan"].contains($0) }
         if usesVXLAN, case .empty? = context.values[KeyDefinition.neutronVNIRanges.name] {
@@ -161,8 +175,10 @@ enum CrossChecks {
         {
             context.note(.horizonInstall, "the dashboard shows only identity, image and storage pages without compute")
         }
-        if context.values[KeyDefinition.ntpServers.name] == .empty, context.lines[KeyDefinition.ntpServers.name] != nil {
-            context.note(.ntpServers, "empty: the controller serves its own clock (local stratum 10) to the other hosts")
+        if context.values[KeyDefinition.ntpServers.name] == .empty, context.lines[KeyDefinition.ntpServers.name] != nil
+        {
+            context.note(
+                .ntpServers, "empty: the controller serves its own clock (local stratum 10) to the other hosts")
         }
     }
 }

@@ -38,7 +38,9 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     /// severity word, so the common case reads like a compiler's.
     public func rendered(file: String?) -> String {
         var parts: [String] = []
-        if let file { parts.append(line.map { "\(file):\($0)" } ?? file) } else if let line {
+        if let file {
+            parts.append(line.map { "\(file):\($0)" } ?? file)
+        } else if let line {
             parts.append("line \(line)")
         }
         if let key { parts.append(key) }

@@ -42,28 +42,42 @@ extension KeyDefinition {
 
     public static let controllerHost = KeyDefinition(
         "CONFIG_CONTROLLER_HOST", .host, default: .localAddress, required: true, group: .hosts,
-        help: "The host that runs the API services, the dashboard and their state: identity, image, compute API and scheduler, network API, block-storage API.")
+        help:
+            "The host that runs the API services, the dashboard and their state: identity, image, compute API and scheduler, network API, block-storage API."
+    )
     public static let computeHosts = KeyDefinition(
         "CONFIG_COMPUTE_HOSTS", .hostList, default: .controllerHost, group: .hosts,
-        help: "The hosts that run instances (libvirt) and the L2 agent. Add a host here and re-run deploy to grow the cloud.")
+        help:
+            "The hosts that run instances (libvirt) and the L2 agent. Add a host here and re-run deploy to grow the cloud."
+    )
     public static let networkHosts = KeyDefinition(
         "CONFIG_NETWORK_HOSTS", .hostList, default: .controllerHost, group: .hosts,
         help: "The hosts that run routers (SNAT and floating IPs), DHCP and the br-ex uplink.")
     public static let storageHost = KeyDefinition(
         "CONFIG_STORAGE_HOST", .host, default: .controllerHost, group: .hosts,
-        help: "The host that keeps volumes and objects: the block-storage volume backend and the object storage server. Unlike Packstack, a separate storage host is supported.")
+        help:
+            "The host that keeps volumes and objects: the block-storage volume backend and the object storage server. Unlike Packstack, a separate storage host is supported."
+    )
     public static let excludeServers = KeyDefinition(
         "EXCLUDE_SERVERS", .hostList, default: .literal(""), group: .hosts,
-        help: "Hosts to leave untouched on this run (they keep their /etc/hosts entry). Nimbus re-runs change nothing that is already right, so this is rarely needed; the controller cannot be excluded.")
+        help:
+            "Hosts to leave untouched on this run (they keep their /etc/hosts entry). Nimbus re-runs change nothing that is already right, so this is rarely needed; the controller cannot be excluded."
+    )
     public static let sshKey = KeyDefinition(
         "CONFIG_SSH_KEY", .path, default: .sshPublicKey, group: .hosts,
-        help: "The SSH public key installed on every host; Nimbus authenticates with the private key beside it (the same path without .pub). Use deploy --ask-password once to install it.")
+        help:
+            "The SSH public key installed on every host; Nimbus authenticates with the private key beside it (the same path without .pub). Use deploy --ask-password once to install it."
+    )
     public static let defaultPassword = KeyDefinition(
         "CONFIG_DEFAULT_PASSWORD", .password, default: .literal(""), group: .hosts,
-        help: "The password for every *_PW key left empty. When both are empty, deploy generates a password once and writes it back here, so re-runs never rotate credentials.")
+        help:
+            "The password for every *_PW key left empty. When both are empty, deploy generates a password once and writes it back here, so re-runs never rotate credentials."
+    )
     public static let ntpServers = KeyDefinition(
         "CONFIG_NTP_SERVERS", .hostList, default: .literal(""), group: .hosts,
-        help: "Time servers the controller follows; every other host follows the controller. Empty: the controller serves its own clock (local stratum 10).")
+        help:
+            "Time servers the controller follows; every other host follows the controller. Empty: the controller serves its own clock (local stratum 10)."
+    )
     public static let debugMode = KeyDefinition(
         "CONFIG_DEBUG_MODE", .bool, default: .literal("n"), group: .hosts,
         help: "Debug logging in the Nimbus services.")
@@ -73,15 +87,21 @@ extension KeyDefinition {
     public static let prepFirewall = KeyDefinition(
         "CONFIG_NIMBUS_FIREWALL", .choice(["off", "keep"]), default: .literal("off"), group: .preparation,
         packstack: false,
-        help: "off: stop and disable firewalld, ufw or the nftables service on every host (what the Packstack guides do by hand). keep: leave the firewall as it is; you open the service ports yourself.")
+        help:
+            "off: stop and disable firewalld, ufw or the nftables service on every host (what the Packstack guides do by hand). keep: leave the firewall as it is; you open the service ports yourself."
+    )
     public static let prepSELinux = KeyDefinition(
         "CONFIG_NIMBUS_SELINUX", .choice(["permissive", "keep"]), default: .literal("permissive"),
         group: .preparation, packstack: false,
-        help: "permissive: setenforce 0 now and SELINUX=permissive in /etc/selinux/config on hosts that have SELinux. keep: leave it as it is.")
+        help:
+            "permissive: setenforce 0 now and SELINUX=permissive in /etc/selinux/config on hosts that have SELinux. keep: leave it as it is."
+    )
     public static let prepNetworkManager = KeyDefinition(
         "CONFIG_NIMBUS_NETWORKMANAGER", .choice(["keep", "disable"]), default: .literal("keep"),
         group: .preparation, packstack: false,
-        help: "keep: NetworkManager stays (br-ex is made as a NetworkManager keyfile where it runs). disable: stop and disable it, as older Packstack guides do.")
+        help:
+            "keep: NetworkManager stays (br-ex is made as a NetworkManager keyfile where it runs). disable: stop and disable it, as older Packstack guides do."
+    )
     public static let prepHostsFile = KeyDefinition(
         "CONFIG_NIMBUS_HOSTS_FILE", .bool, default: .literal("y"), group: .preparation, packstack: false,
         help: "Keep a managed block in /etc/hosts on every host naming all the hosts of the cloud.")
@@ -96,10 +116,14 @@ extension KeyDefinition {
         help: "Install block storage (Cinder v3 API): the API on the controller, volumes on the storage host.")
     public static let novaInstall = KeyDefinition(
         "CONFIG_NOVA_INSTALL", .bool, default: .literal("y"), group: .services,
-        help: "Install compute (Nova v2.1 API): API and scheduler on the controller, the libvirt agent on the compute hosts.")
+        help:
+            "Install compute (Nova v2.1 API): API and scheduler on the controller, the libvirt agent on the compute hosts."
+    )
     public static let neutronInstall = KeyDefinition(
         "CONFIG_NEUTRON_INSTALL", .bool, default: .literal("y"), group: .services,
-        help: "Install networking (Neutron v2.0 API): API on the controller, routers and DHCP on the network hosts, the L2 agent on network and compute hosts.")
+        help:
+            "Install networking (Neutron v2.0 API): API on the controller, routers and DHCP on the network hosts, the L2 agent on network and compute hosts."
+    )
     public static let horizonInstall = KeyDefinition(
         "CONFIG_HORIZON_INSTALL", .bool, default: .literal("y"), group: .services,
         help: "Install the dashboard on the controller.")
@@ -130,7 +154,9 @@ extension KeyDefinition {
 
     public static let glanceBackend = KeyDefinition(
         "CONFIG_GLANCE_BACKEND", .choice(["file", "swift"]), default: .literal("file"), group: .image,
-        help: "Where images are stored: file (on the controller) or swift (in object storage; needs CONFIG_SWIFT_INSTALL=y).")
+        help:
+            "Where images are stored: file (on the controller) or swift (in object storage; needs CONFIG_SWIFT_INSTALL=y)."
+    )
     public static let glanceServicePassword = KeyDefinition(
         "CONFIG_GLANCE_KS_PW", .password, default: .generatedPassword, group: .image,
         help: "Password of the image service's own identity user.")
@@ -140,7 +166,9 @@ extension KeyDefinition {
     public static let novaVirtType = KeyDefinition(
         "CONFIG_NOVA_LIBVIRT_VIRT_TYPE", .choice(["auto", "kvm", "qemu"]), default: .literal("auto"),
         group: .compute,
-        help: "kvm: hardware virtualization; qemu: software emulation (TCG); auto: kvm where the compute host can boot KVM guests, otherwise qemu.")
+        help:
+            "kvm: hardware virtualization; qemu: software emulation (TCG); auto: kvm where the compute host can boot KVM guests, otherwise qemu."
+    )
     public static let novaCPUAllocationRatio = KeyDefinition(
         "CONFIG_NOVA_SCHED_CPU_ALLOC_RATIO", .decimal(0.1...1000), default: .literal("16.0"), group: .compute,
         help: "Virtual CPUs the scheduler places per physical CPU.")
@@ -158,23 +186,33 @@ extension KeyDefinition {
     public static let neutronTypeDrivers = KeyDefinition(
         "CONFIG_NEUTRON_ML2_TYPE_DRIVERS", .choiceList(networkTypes), default: .literal("vxlan,flat"),
         required: true, group: .network,
-        help: "Network types that can be created. Nimbus builds flat and vxlan networks on Linux bridges; vlan, gre and geneve are read as vxlan.")
+        help:
+            "Network types that can be created. Nimbus builds flat and vxlan networks on Linux bridges; vlan, gre and geneve are read as vxlan."
+    )
     public static let neutronTenantNetworkTypes = KeyDefinition(
         "CONFIG_NEUTRON_ML2_TENANT_NETWORK_TYPES", .choiceList(networkTypes), default: .literal("vxlan"),
         required: true, group: .network,
-        help: "The type of the networks projects create for themselves, in order of preference; each must be in CONFIG_NEUTRON_ML2_TYPE_DRIVERS.")
+        help:
+            "The type of the networks projects create for themselves, in order of preference; each must be in CONFIG_NEUTRON_ML2_TYPE_DRIVERS."
+    )
     public static let neutronVNIRanges = KeyDefinition(
         "CONFIG_NEUTRON_ML2_VNI_RANGES", .vniRanges, default: .literal("10:100"), group: .network,
         help: "VXLAN IDs handed to project networks.")
     public static let neutronBridgeMappings = KeyDefinition(
         "CONFIG_NEUTRON_OVS_BRIDGE_MAPPINGS", .bridgeMappings, default: .literal("extnet:br-ex"), group: .network,
-        help: "Provider (physical) network names and the host bridges that carry them. Nimbus makes Linux bridges, not Open vSwitch ones; the key keeps Packstack's name.")
+        help:
+            "Provider (physical) network names and the host bridges that carry them. Nimbus makes Linux bridges, not Open vSwitch ones; the key keeps Packstack's name."
+    )
     public static let neutronBridgeInterfaces = KeyDefinition(
         "CONFIG_NEUTRON_OVS_BRIDGE_IFACES", .bridgeInterfaces, default: .literal(""), group: .network,
-        help: "Host interfaces to enslave to those bridges on the network hosts, e.g. br-ex:eth1. An address on the interface moves to the bridge, made persistent the host's native way, without cutting the SSH session.")
+        help:
+            "Host interfaces to enslave to those bridges on the network hosts, e.g. br-ex:eth1. An address on the interface moves to the bridge, made persistent the host's native way, without cutting the SSH session."
+    )
     public static let neutronTunnelInterface = KeyDefinition(
         "CONFIG_NEUTRON_OVS_TUNNEL_IF", .interface, default: .literal(""), group: .network,
-        help: "The interface whose address VXLAN tunnels use between hosts. Empty: the address Nimbus reaches the host on.")
+        help:
+            "The interface whose address VXLAN tunnels use between hosts. Empty: the address Nimbus reaches the host on."
+    )
     public static let neutronServicePassword = KeyDefinition(
         "CONFIG_NEUTRON_KS_PW", .password, default: .generatedPassword, group: .network,
         help: "Password of the network service's own identity user.")

@@ -30,7 +30,9 @@ public enum LocalMachine {
                 var addr = inet.pointee.sin_addr
                 return inet_ntop(AF_INET, &addr, &text, socklen_t(INET_ADDRSTRLEN))
             }
-            if result != nil { return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            if result != nil {
+                return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
         }
         return nil
     }

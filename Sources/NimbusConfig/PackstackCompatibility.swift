@@ -35,7 +35,8 @@ public enum PackstackCompatibility {
                 notes.append(
                     Diagnostic(
                         .note, line: replaced.line, key: target,
-                        "ignored: CONFIG_NEUTRON_L2_AGENT=ovn, so \(entry.key) on line \(entry.line.map(String.init) ?? "?") is read instead"))
+                        "ignored: CONFIG_NEUTRON_L2_AGENT=ovn, so \(entry.key) on line \(entry.line.map(String.init) ?? "?") is read instead"
+                    ))
             }
             notes.append(
                 Diagnostic(
@@ -78,11 +79,19 @@ public enum PackstackCompatibility {
             }
             return nil
         case "CONFIG_MARIADB_INSTALL":
-            return yes ? (.note, "no MariaDB is installed: each Nimbus service keeps its state in SQLite on its host") : nil
+            return yes
+                ? (.note, "no MariaDB is installed: each Nimbus service keeps its state in SQLite on its host") : nil
         case "CONFIG_CLIENT_INSTALL":
-            return yes ? (.note, "the command-line clients are not installed on hosts; use python-openstackclient from PyPI on any machine") : nil
+            return yes
+                ? (
+                    .note,
+                    "the command-line clients are not installed on hosts; use python-openstackclient from PyPI on any machine"
+                ) : nil
         case "CONFIG_CINDER_BACKEND":
-            return (.note, "Nimbus keeps volumes in a sparse file on the storage host (CONFIG_CINDER_VOLUMES_SIZE) instead of \(value)")
+            return (
+                .note,
+                "Nimbus keeps volumes in a sparse file on the storage host (CONFIG_CINDER_VOLUMES_SIZE) instead of \(value)"
+            )
         case "CONFIG_CINDER_VOLUMES_CREATE":
             return yes ? nil : (.note, "Nimbus always creates the volume backing file on the storage host")
         case "CONFIG_HORIZON_SSL":
@@ -90,12 +99,19 @@ public enum PackstackCompatibility {
         case "CONFIG_KEYSTONE_API_VERSION":
             return lowered == "v3" ? nil : (.note, "Nimbus serves the identity API v3 only")
         case "CONFIG_PROVISION_TEMPEST":
-            return yes ? (.warning, "Tempest is not installed on hosts; run it from any machine against the cloud") : nil
+            return yes
+                ? (.warning, "Tempest is not installed on hosts; run it from any machine against the cloud") : nil
         case "CONFIG_SWIFT_STORAGES":
-            return value.isEmpty ? nil : (.note, "no devices are formatted: object storage keeps its data under /var/lib/nimbus on the storage host")
+            return value.isEmpty
+                ? nil
+                : (
+                    .note,
+                    "no devices are formatted: object storage keeps its data under /var/lib/nimbus on the storage host"
+                )
         case "CONFIG_VMWARE_BACKEND":
             return yes ? (.warning, "Nimbus runs instances on libvirt only") : nil
-        case "CONFIG_NEUTRON_VPNAAS", "CONFIG_NEUTRON_FWAAS", "CONFIG_NEUTRON_METERING_AGENT_INSTALL", "CONFIG_LBAAS_INSTALL":
+        case "CONFIG_NEUTRON_VPNAAS", "CONFIG_NEUTRON_FWAAS", "CONFIG_NEUTRON_METERING_AGENT_INSTALL",
+            "CONFIG_LBAAS_INSTALL":
             return yes ? (.warning, "Nimbus has no such network extension; nothing is installed for it") : nil
         case "CONFIG_NEUTRON_OVN_BRIDGE_MAPPINGS", "CONFIG_NEUTRON_OVN_BRIDGE_IFACES", "CONFIG_NEUTRON_OVN_TUNNEL_IF":
             return nil

@@ -14,7 +14,8 @@ extension Plan {
     /// dependencies on other hosts are shown under it.
     public func text() -> String {
         let hostWord = hosts.count == 1 ? "host" : "hosts"
-        var out = "Layout: \(layout.rawValue), \(hosts.count) \(hostWord), controller \(controller), \(stepCount) steps\n"
+        var out =
+            "Layout: \(layout.rawValue), \(hosts.count) \(hostWord), controller \(controller), \(stepCount) steps\n"
         let width = hosts.flatMap { $0.steps.map(\.name.count) }.max() ?? 0
         for host in hosts {
             out += "\n\(host.host)  \(host.roles.map(\.rawValue).joined(separator: ", "))"

@@ -51,7 +51,8 @@ public struct Planner: Sendable {
         let compute = Set(file.computeHosts)
         let storage = file.storageHost
         if assignment.count == 1 { return .allInOne }
-        let computeApart = !compute.isEmpty && !compute.contains(controller) && compute.isDisjoint(with: network)
+        let computeApart =
+            !compute.isEmpty && !compute.contains(controller) && compute.isDisjoint(with: network)
             && !compute.contains(storage)
         guard computeApart else { return .custom }
         if network == [controller] && storage == controller { return .twoNode }

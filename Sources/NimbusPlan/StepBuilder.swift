@@ -45,7 +45,8 @@ struct StepBuilder {
                 after: remoteHealthChecks(for: service), service: service.name)
             add(
                 .health, "health.\(service.name)",
-                service.port == nil ? "nimbus-\(service.name).service active" : "GET /healthz answers on port \(service.port ?? 0)",
+                service.port == nil
+                    ? "nimbus-\(service.name).service active" : "GET /healthz answers on port \(service.port ?? 0)",
                 service: service.name)
             if service.name == "identity" {
                 add(.register, "register.identity", registrationSummary())
@@ -86,7 +87,8 @@ struct StepBuilder {
                 : "chrony: follow \(servers.replacingOccurrences(of: ",", with: ", ")); serve the other hosts"
         case .hostsFile:
             let count = file.allHosts.count
-            return count == 1 ? "managed block naming this host in /etc/hosts" : "managed block of all \(count) hosts in /etc/hosts"
+            return count == 1
+                ? "managed block naming this host in /etc/hosts" : "managed block of all \(count) hosts in /etc/hosts"
         case .bridges:
             let bridges = file.bridgeMappings.map { mapping in
                 let ports = file.bridgeInterfaces.filter { $0.bridge == mapping.bridge }.map(\.interface.value)
@@ -103,7 +105,9 @@ struct StepBuilder {
         var union: [String: [String]] = [:]
         for service in services {
             for (family, names) in service.packages ?? [:] {
-                for name in names where !union[family, default: []].contains(name) { union[family, default: []].append(name) }
+                for name in names where !union[family, default: []].contains(name) {
+                    union[family, default: []].append(name)
+                }
             }
         }
         return union

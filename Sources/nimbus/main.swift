@@ -1,2 +1,3 @@
 import NimbusCLI
+
 NimbusCommand.main()

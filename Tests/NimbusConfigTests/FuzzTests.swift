@@ -37,7 +37,8 @@ struct FuzzTests {
             case 3: bytes.insert(contentsOf: tokens.randomElement(using: &random) ?? [], at: position)
             default:
                 let count = Int.random(in: 0...200, using: &random)
-                bytes.insert(contentsOf: (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }, at: position)
+                bytes.insert(
+                    contentsOf: (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }, at: position)
             }
         }
         return bytes
@@ -58,7 +59,9 @@ struct FuzzTests {
         for round in 0..<2000 {
             var bytes: [UInt8] = []
             if round.isMultiple(of: 2) {
-                bytes = (0..<Int.random(in: 0...2048, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                bytes = (0..<Int.random(in: 0...2048, using: &random)).map { _ in
+                    UInt8.random(in: 0...255, using: &random)
+                }
             } else {
                 for _ in 0..<Int.random(in: 0...200, using: &random) {
                     bytes += Self.tokens.randomElement(using: &random) ?? []

@@ -57,7 +57,8 @@ struct GenerationTests {
 
     @Test("docs/answer-file.md is what the catalogue generates (run `make docs` if not)")
     func docsInSync() throws {
-        let onDisk = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/answer-file.md"), encoding: .utf8)
+        let onDisk = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("docs/answer-file.md"), encoding: .utf8)
         #expect(onDisk == AnswerFileDocs.markdown())
     }
 

@@ -1,6 +1,6 @@
-import Testing
 import Foundation
 import NimbusConfig
+import Testing
 
 /// Loads answer-file text as the CLI does and renders its diagnostics as `a.txt:LINE: …`.
 func diagnose(_ text: String) -> [String] {

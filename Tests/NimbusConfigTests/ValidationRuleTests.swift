@@ -155,7 +155,10 @@ struct ValidationRuleTests {
 
     @Test("UTF-16 files are refused with how to fix them")
     func utf16() {
-        #expect(diagnose(bytes: [0xFF, 0xFE, 0x5B, 0x00]) == ["a.txt: the file is UTF-16; save it as UTF-8 (or plain ASCII) and try again"])
+        #expect(
+            diagnose(bytes: [0xFF, 0xFE, 0x5B, 0x00]) == [
+                "a.txt: the file is UTF-16; save it as UTF-8 (or plain ASCII) and try again"
+            ])
     }
 
     @Test("Binary garbage yields a bounded list of errors, not one per line")

@@ -94,7 +94,12 @@ struct ModelParsingTests {
         #expect(ByteSize(text) == nil)
     }
 
-    @Test("VNI ranges stay within 24 bits", arguments: [("10:100", true), ("1:16777215", true), ("0:10", false), ("100:10", false), ("1:16777216", false), ("10", false)])
+    @Test(
+        "VNI ranges stay within 24 bits",
+        arguments: [
+            ("10:100", true), ("1:16777215", true), ("0:10", false), ("100:10", false), ("1:16777216", false),
+            ("10", false),
+        ])
     func vniRanges(text: String, valid: Bool) {
         #expect((VNIRange(text) != nil) == valid)
     }

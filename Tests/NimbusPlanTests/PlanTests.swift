@@ -51,7 +51,10 @@ struct PlanTests {
         arguments: [
             ("CONFIG_CONTROLLER_HOST=10.0.0.1", Layout.allInOne),
             ("CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_COMPUTE_HOSTS=10.0.0.2,10.0.0.3,10.0.0.4", .twoNode),
-            ("CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_NETWORK_HOSTS=10.0.0.2\nCONFIG_COMPUTE_HOSTS=10.0.0.3", .threeNode),
+            (
+                "CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_NETWORK_HOSTS=10.0.0.2\nCONFIG_COMPUTE_HOSTS=10.0.0.3",
+                .threeNode
+            ),
             (
                 "CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_NETWORK_HOSTS=10.0.0.2\nCONFIG_COMPUTE_HOSTS=10.0.0.3,10.0.0.5\nCONFIG_STORAGE_HOST=10.0.0.4",
                 .fourNode
@@ -76,7 +79,10 @@ struct PlanTests {
     @Test("Excluded hosts keep their place but get no steps")
     func excluded() throws {
         let plan = Planner(roles: try repositoryRoles()).plan(
-            try answers(hosts("CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_COMPUTE_HOSTS=10.0.0.2,10.0.0.3\nEXCLUDE_SERVERS=10.0.0.3")))
+            try answers(
+                hosts(
+                    "CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_COMPUTE_HOSTS=10.0.0.2,10.0.0.3\nEXCLUDE_SERVERS=10.0.0.3")
+            ))
         let excluded = try #require(plan.hosts.first { $0.host.description == "10.0.0.3" })
         #expect(excluded.excluded && excluded.steps.isEmpty)
         let other = try #require(plan.hosts.first { $0.host.description == "10.0.0.2" })
@@ -88,7 +94,8 @@ struct PlanTests {
         let plan = Planner(roles: try repositoryRoles()).plan(
             try answers(
                 hosts(
-                    "CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_NEUTRON_INSTALL=n\nCONFIG_SWIFT_INSTALL=n\nCONFIG_HORIZON_INSTALL=n")))
+                    "CONFIG_CONTROLLER_HOST=10.0.0.1\nCONFIG_NEUTRON_INSTALL=n\nCONFIG_SWIFT_INSTALL=n\nCONFIG_HORIZON_INSTALL=n"
+                )))
         let names = plan.hosts.flatMap { $0.steps.map(\.name) }
         #expect(!names.contains("prepare.bridges"))
         #expect(!names.contains { $0.hasSuffix(".network") || $0.contains("object") || $0.contains("dashboard") })
@@ -97,7 +104,8 @@ struct PlanTests {
 
     @Test("Every dependency names a step of the plan that comes earlier")
     func dependenciesResolve() throws {
-        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("answers/four-node.txt"), encoding: .utf8)
+        let text = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("answers/four-node.txt"), encoding: .utf8)
         let plan = Planner(roles: try repositoryRoles()).plan(try answers(text))
         let ids = Set(plan.hosts.flatMap { $0.steps.map(\.id) })
         for step in plan.hosts.flatMap(\.steps) {
@@ -137,7 +145,9 @@ struct RoleCatalogTests {
             try FileManager.default.copyItem(atPath: source.path, toPath: "\(path)/\(role.rawValue).yaml")
         }
         for (name, text) in files {
-            if text.isEmpty { try FileManager.default.removeItem(atPath: "\(path)/\(name)") } else {
+            if text.isEmpty {
+                try FileManager.default.removeItem(atPath: "\(path)/\(name)")
+            } else {
                 try text.write(toFile: "\(path)/\(name)", atomically: true, encoding: .utf8)
             }
         }

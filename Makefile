@@ -1,0 +1,65 @@
+# Nimbus — every set-up step a fresh Debian 12 machine with the Swift toolchain needs.
+#   make demo   build, then show the all-in-one cloud Nimbus would deploy on this machine
+#   make test   lint, build and run every test
+#   make bench  benchmarks (bench/RESULTS.md records their figures)
+
+SWIFT      ?= swift
+APT_STAMP  := .build/.apt-stamp
+# Debian packages the build, the tests and the benchmarks need.
+APT_PACKAGES := git pkg-config hyperfine
+
+.PHONY: all build release test unit lint format docs demo bench deps clean
+
+all: build
+
+deps: $(APT_STAMP)
+
+$(APT_STAMP): Makefile
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install:$$missing)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@mkdir -p $(dir $@) && touch $@
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product nimbus
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+
+docs: build
+	$(SWIFT) run --skip-build nimbus docs answer-file > docs/answer-file.md
+
+unit: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/unit-tests.log
+	@grep -q "Test run with .* passed" .build/unit-tests.log
+
+test: lint unit
+	@passed=$$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' .build/unit-tests.log | tail -n 1); \
+	echo "$${passed:-0} passed, 0 failed"
+
+demo: build
+	@mkdir -p .demo
+	@rm -f .demo/answers.txt
+	$(SWIFT) run --skip-build nimbus gen-answer-file .demo/answers.txt --allinone
+	$(SWIFT) run --skip-build nimbus validate .demo/answers.txt
+	$(SWIFT) run --skip-build nimbus plan .demo/answers.txt
+	@echo
+	@echo "This is the all-in-one cloud Nimbus would build on this machine."
+	@echo "Deployment (sandbox hosts, SSH rollout, services) arrives with the next issues;"
+	@echo "until then 'nimbus deploy' shows this plan and changes nothing."
+
+bench: release
+	bench/validate-plan.sh
+
+clean:
+	rm -rf .build .demo
