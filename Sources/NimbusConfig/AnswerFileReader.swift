@@ -69,6 +69,13 @@ public enum AnswerFileReader {
             lineNumber += 1
             var lineBytes = rawLine
             if lineBytes.last == UInt8(ascii: "\r") { lineBytes = lineBytes.dropLast() }
+            // Comments are skipped unread: Packstack 26's own generated file has NUL bytes
+            // in its comments (a "\\0" in a help text), and that file must load.
+            if let first = lineBytes.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
+                first == UInt8(ascii: "#") || first == UInt8(ascii: ";")
+            {
+                continue
+            }
             if lineBytes.contains(0) {
                 diagnostics.add(
                     .error, line: lineNumber, key: nil, kind: "binary",

@@ -27,9 +27,11 @@ public enum PackstackCompatibility {
         guard entries.contains(where: { $0.key == "CONFIG_NEUTRON_L2_AGENT" && $0.value.lowercased() == "ovn" }) else {
             return entries
         }
-        var result = entries.filter { !aliases.values.contains($0.key) }
+        let overridden = Set(
+            entries.filter { aliases[$0.key] != nil && !$0.value.isEmpty }.compactMap { aliases[$0.key] })
+        var result = entries.filter { !overridden.contains($0.key) }
         for (index, entry) in result.enumerated() {
-            guard let target = aliases[entry.key] else { continue }
+            guard let target = aliases[entry.key], !entry.value.isEmpty else { continue }
             result[index] = RawEntry(key: target, value: entry.value, line: entry.line)
             if let replaced = entries.first(where: { $0.key == target }), replaced.value != entry.value {
                 notes.append(
@@ -41,7 +43,8 @@ public enum PackstackCompatibility {
             notes.append(
                 Diagnostic(
                     .note, line: entry.line, key: entry.key,
-                    "read as \(target): Nimbus builds this bridge as a Linux bridge, not in OVN"))
+                    "read as \(target) (CONFIG_NEUTRON_L2_AGENT=ovn): Nimbus applies it to its Linux bridges and VXLAN tunnels; no OVN is installed"
+                ))
         }
         return result
     }
