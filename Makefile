@@ -6,9 +6,9 @@
 SWIFT      ?= swift
 APT_STAMP  := .build/.apt-stamp
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := git pkg-config hyperfine
+APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod
 
-.PHONY: all build release test unit lint format docs demo bench deps clean
+.PHONY: all build release test unit integration lint format docs demo bench deps clean
 
 all: build
 
@@ -19,7 +19,7 @@ $(APT_STAMP): Makefile
 	if [ -n "$$missing" ]; then \
 	  echo "==> installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install:$$missing)"; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq $$missing >/dev/null; \
 	fi
 	@mkdir -p $(dir $@) && touch $@
 
@@ -43,9 +43,17 @@ unit: deps
 	$(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/unit-tests.log
 	@grep -q "Test run with .* passed" .build/unit-tests.log
 
-test: lint unit
-	@passed=$$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' .build/unit-tests.log | tail -n 1); \
-	echo "$${passed:-0} passed, 0 failed"
+# Integration tests drive the built nimbus on real sandbox nodes: root only.
+integration: deps
+	$(SWIFT) build --build-tests
+	NIMBUS_INTEGRATION=1 $(SWIFT) test --skip-build --disable-xctest --filter NimbusIntegrationTests 2>&1 \
+	  | tee .build/integration-tests.log
+	@grep -q "Test run with .* passed" .build/integration-tests.log
+
+test: lint unit integration
+	@unit=$$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' .build/unit-tests.log | tail -n 1); \
+	integ=$$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' .build/integration-tests.log | tail -n 1); \
+	echo "$$(( $${unit:-0} + $${integ:-0} )) passed, 0 failed"
 
 demo: build
 	@mkdir -p .demo

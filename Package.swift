@@ -36,9 +36,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "NimbusSandbox",
+            dependencies: ["NimbusModel", "NimbusConfig"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "NimbusCLI",
             dependencies: [
-                "NimbusModel", "NimbusConfig", "NimbusPlan",
+                "NimbusModel", "NimbusConfig", "NimbusPlan", "NimbusSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -64,6 +69,16 @@ let package = Package(
             name: "NimbusPlanTests",
             dependencies: ["NimbusPlan", "NimbusConfig", "NimbusModel", "NimbusCLI"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusSandboxTests",
+            dependencies: ["NimbusSandbox", "NimbusConfig", "NimbusModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusIntegrationTests",
+            dependencies: ["nimbus"],
             swiftSettings: strict
         ),
     ],

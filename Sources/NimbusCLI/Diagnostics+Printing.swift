@@ -49,13 +49,15 @@ enum AnswerFileInput {
                 throw CLIError(error.description)
             }
         } else {
-            name = "(--allinone)"
+            name = "(answers from the command line)"
             let generator = AnswerFileGenerator(
                 localAddress: localAddress(), sshPublicKey: LocalMachine.sshPublicKeyPath())
             let text = AnswerFileGenerator.render(generator.initialValues(overrides: overrides))
             result = AnswerFileLoader.load(bytes: Array(text.utf8))
         }
-        if !quiet || result.diagnostics.hasErrors { Console.print(result.diagnostics, file: name) }
+        // A file made from options has only the notes of defaults: show just what matters.
+        let shown = path == nil ? result.diagnostics.filter { $0.severity != .note } : result.diagnostics
+        if !quiet || result.diagnostics.hasErrors { Console.print(shown, file: name) }
         guard let file = result.file else {
             Console.error("\(name): \(Console.summary(result.diagnostics)); nothing was changed")
             throw ExitCode(1)

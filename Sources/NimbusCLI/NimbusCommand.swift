@@ -17,17 +17,15 @@ public struct NimbusCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            GenAnswerFileCommand.self, ValidateCommand.self, PlanCommand.self, DeployCommand.self,
+            GenAnswerFileCommand.self, ValidateCommand.self, PlanCommand.self, DeployCommand.self, SandboxCommand.self,
             DocsCommand.self,
         ]
     )
 
-    @OptionGroup var packstack: PackstackOptions
-    @OptionGroup var data: DataOptions
-
     public init() {}
 
-    public mutating func run() throws {
-        try packstack.run(data: data)
+    /// Runs the command line, with Packstack's top-level spellings rewritten first.
+    public static func main() {
+        main(PackstackSpelling.rewrite(Array(CommandLine.arguments.dropFirst())))
     }
 }

@@ -82,7 +82,7 @@ enum DataDirectory {
             }
         }
         candidates.append(FileManager.default.currentDirectoryPath + "/\(name)")
-        let marker = name == "roles" ? "/controller.yaml" : ""
+        let marker = ["roles": "/controller.yaml", "templates": "/sandbox/supervise.sh"][name] ?? ""
         return candidates.first { FileManager.default.fileExists(atPath: $0 + marker) }
             .map { URL(fileURLWithPath: $0).standardizedFileURL.path }
     }

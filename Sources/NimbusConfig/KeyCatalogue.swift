@@ -4,7 +4,7 @@ import NimbusModel
 public enum KeyCatalogue {
     public static let all: [KeyDefinition] = [
         // Hosts and access
-        .controllerHost, .computeHosts, .networkHosts, .storageHost, .excludeServers, .sshKey,
+        .controllerHost, .computeHosts, .networkHosts, .storageHost, .excludeServers, .sshKey, .knownHosts,
         .defaultPassword, .ntpServers, .debugMode,
         // Host preparation
         .prepFirewall, .prepSELinux, .prepNetworkManager, .prepHostsFile,
@@ -67,6 +67,12 @@ extension KeyDefinition {
         "CONFIG_SSH_KEY", .path, default: .sshPublicKey, group: .hosts,
         help:
             "The SSH public key installed on every host; Nimbus authenticates with the private key beside it (the same path without .pub). Use deploy --ask-password once to install it."
+    )
+    public static let knownHosts = KeyDefinition(
+        "CONFIG_NIMBUS_KNOWN_HOSTS", .path, default: .literal("~/.ssh/known_hosts"), group: .hosts,
+        packstack: false,
+        help:
+            "The known_hosts file every host key is checked against. An unknown key is refused unless deploy runs with --accept-new-host-keys (then it is recorded here); a changed key is always refused. Packstack turns this check off; Nimbus does not."
     )
     public static let defaultPassword = KeyDefinition(
         "CONFIG_DEFAULT_PASSWORD", .password, default: .literal(""), group: .hosts,

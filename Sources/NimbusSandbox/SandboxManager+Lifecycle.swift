@@ -1,0 +1,137 @@
+import Foundation
+
+/// A node's state as the host sees it.
+public struct NodeStatus: Sendable, Codable, Equatable {
+    public var name: String
+    public var managementAddress: String
+    public var providerAddress: String
+    /// The supervisor and its systemd-nspawn run.
+    public var running: Bool
+    /// The node's sshd answers on its management address.
+    public var sshAnswers: Bool
+}
+
+extension SandboxManager {
+    /// The supervisor's PID when it is alive and really that node's supervisor.
+    func supervisorPID(_ sandbox: String, _ node: SandboxNode) -> pid_t? {
+        let directory = paths.node(sandbox, node.name)
+        guard let text = try? String(contentsOfFile: "\(directory)/supervisor.pid", encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+            let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return nil }
+        let arguments = String(decoding: commandLine, as: UTF8.self)
+        return arguments.contains("supervise.sh") && arguments.contains("\(directory)/node.env") ? pid : nil
+    }
+
+    public func status(_ spec: SandboxSpec) -> [NodeStatus] {
+        spec.nodes.map { node in
+            NodeStatus(
+                name: node.name, managementAddress: node.managementAddress.description,
+                providerAddress: node.providerAddress.description, running: supervisorPID(spec.name, node) != nil,
+                sshAnswers: TCPProbe.answers(host: node.managementAddress.description, port: 22, prefix: "SSH-"))
+        }
+    }
+
+    public func node(_ sandbox: String, named name: String) throws(SandboxError) -> (SandboxSpec, SandboxNode) {
+        let spec = try loadSpec(sandbox)
+        guard let node = spec.nodes.first(where: { $0.name == name || $0.managementAddress.description == name })
+        else { throw .unknownNode(sandbox: sandbox, node: name, known: spec.nodes.map(\.name)) }
+        return (spec, node)
+    }
+
+    /// The `ssh` command line that reaches a node as root, host key checked.
+    public func sshArguments(_ spec: SandboxSpec, _ node: SandboxNode, command: [String]) -> [String] {
+        [
+            "ssh", "-i", paths.privateKey(spec.name), "-o", "UserKnownHostsFile=\(paths.knownHosts(spec.name))",
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+            "-o", "LogLevel=ERROR", "root@\(node.managementAddress)",
+        ] + command
+    }
+
+    /// Reboots a node from inside (`systemctl reboot`); its supervisor starts it again.
+    /// Returns when SSH answers again.
+    public func reboot(_ sandbox: String, node name: String, timeout: Double = 60) throws(SandboxError) -> Double {
+        let (spec, node) = try node(sandbox, named: name)
+        guard let supervisor = supervisorPID(sandbox, node) else {
+            throw .conflict("\(node.name) is not running; nimbus sandbox up --name \(sandbox) starts it")
+        }
+        let started = Date()
+        let nspawnPIDFile = "\(paths.node(sandbox, node.name))/nspawn.pid"
+        let before = (try? String(contentsOfFile: nspawnPIDFile, encoding: .utf8)) ?? ""
+        _ = try? runner.run(sshArguments(spec, node, command: ["systemctl", "reboot"]), input: nil, timeout: 15)
+        // The node is back when its supervisor runs a new systemd-nspawn and sshd answers.
+        let deadline = started.addingTimeInterval(timeout)
+        while Date() < deadline {
+            let now = (try? String(contentsOfFile: nspawnPIDFile, encoding: .utf8)) ?? ""
+            if !now.isEmpty && now != before
+                && TCPProbe.answers(host: node.managementAddress.description, port: 22, prefix: "SSH-", timeout: 0.5)
+            {
+                return Date().timeIntervalSince(started)
+            }
+            if kill(supervisor, 0) != 0 {
+                throw .conflict(
+                    "\(node.name)'s supervisor stopped during the reboot; see \(paths.node(sandbox, node.name))/supervisor.log"
+                )
+            }
+            usleep(50_000)
+        }
+        throw .timeout(
+            step: "reboot \(node.name)", seconds: Int(timeout),
+            detail: "see \(paths.node(sandbox, node.name))/console.log")
+    }
+
+    /// Stops every node (clean poweroff), removes namespaces, veths, mounts and bridges.
+    /// `purge` also deletes the sandbox's disks, and the cached base once no sandbox is left.
+    public func down(_ sandbox: String, purge: Bool, progress: (String) -> Void) throws(SandboxError) {
+        let spec: SandboxSpec
+        do { spec = try loadSpec(sandbox) } catch {
+            guard purge, FileManager.default.fileExists(atPath: paths.sandbox(sandbox)) else { throw error }
+            spec = SandboxSpec(name: sandbox, nodeCount: SandboxSpec.maximumNodes)
+        }
+        for node in spec.nodes {
+            stopSupervisor(spec.name, node)
+        }
+        for node in spec.nodes {
+            _ = try? runner.run("ip", "netns", "del", node.namespace, timeout: 10)
+            for veth in [node.managementVeth, node.providerVeth] {
+                _ = try? runner.run("ip", "link", "del", veth, timeout: 10)
+            }
+            for mount in Mounts.under("\(paths.node(spec.name, node.name))/root") {
+                if (try? runner.run("umount", mount, timeout: 30))?.status != 0 {
+                    _ = try? runner.run("umount", "-l", mount, timeout: 30)
+                }
+            }
+        }
+        for bridge in [spec.managementBridge, spec.providerBridge] {
+            _ = try? runner.run("ip", "link", "del", bridge, timeout: 10)
+        }
+        progress("stopped \(spec.name): nodes powered off, namespaces, veths, mounts and bridges removed")
+        guard purge else { return }
+        try command(
+            "delete sandbox \(spec.name)", ["rm", "-rf", "--one-file-system", paths.sandbox(spec.name)], timeout: 300)
+        if paths.sandboxNames().isEmpty {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: paths.root)) ?? []
+            for entry in entries where entry.hasPrefix("base-") || entry.hasPrefix(".base-") {
+                try command(
+                    "delete the cached base", ["rm", "-rf", "--one-file-system", "\(paths.root)/\(entry)"], timeout: 300
+                )
+            }
+            try? FileManager.default.removeItem(atPath: paths.root)
+        }
+        progress("purged \(spec.name): its disks\(paths.sandboxNames().isEmpty ? " and the cached base" : "") deleted")
+    }
+
+    /// SIGTERM to the supervisor, which powers the node off; SIGKILL after 30 s.
+    func stopSupervisor(_ sandbox: String, _ node: SandboxNode) {
+        guard let pid = supervisorPID(sandbox, node) else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(30)
+        while kill(pid, 0) == 0 && Date() < deadline { usleep(50_000) }
+        if kill(pid, 0) == 0 {
+            let nspawn = (try? String(contentsOfFile: "\(paths.node(sandbox, node.name))/nspawn.pid", encoding: .utf8))
+                .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if let nspawn { kill(nspawn, SIGKILL) }
+            kill(pid, SIGKILL)
+        }
+    }
+}
