@@ -88,10 +88,9 @@ extension SandboxManager {
             guard purge, FileManager.default.fileExists(atPath: paths.sandbox(sandbox)) else { throw error }
             spec = SandboxSpec(name: sandbox, nodeCount: SandboxSpec.maximumNodes)
         }
+        stopSupervisors(spec.name, spec.nodes)
         for node in spec.nodes {
-            stopSupervisor(spec.name, node)
-        }
-        for node in spec.nodes {
+            NodeProcesses.kill(upper: "\(paths.node(spec.name, node.name))/upper")
             _ = try? runner.run("ip", "netns", "del", node.namespace, timeout: 10)
             for veth in [node.managementVeth, node.providerVeth] {
                 _ = try? runner.run("ip", "link", "del", veth, timeout: 10)
@@ -121,17 +120,46 @@ extension SandboxManager {
         progress("purged \(spec.name): its disks\(paths.sandboxNames().isEmpty ? " and the cached base" : "") deleted")
     }
 
-    /// SIGTERM to the supervisor, which powers the node off; SIGKILL after 30 s.
-    func stopSupervisor(_ sandbox: String, _ node: SandboxNode) {
-        guard let pid = supervisorPID(sandbox, node) else { return }
-        kill(pid, SIGTERM)
+    /// SIGTERM to every supervisor, each of which powers its node off; SIGKILL to what
+    /// is still there after 30 s.
+    func stopSupervisors(_ sandbox: String, _ nodes: [SandboxNode]) {
+        let running = nodes.compactMap { node in supervisorPID(sandbox, node).map { (node, $0) } }
+        for (_, pid) in running { kill(pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(30)
-        while kill(pid, 0) == 0 && Date() < deadline { usleep(50_000) }
-        if kill(pid, 0) == 0 {
+        while running.contains(where: { kill($0.1, 0) == 0 }) && Date() < deadline { usleep(50_000) }
+        for (node, pid) in running where kill(pid, 0) == 0 {
             let nspawn = (try? String(contentsOfFile: "\(paths.node(sandbox, node.name))/nspawn.pid", encoding: .utf8))
                 .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             if let nspawn { kill(nspawn, SIGKILL) }
             kill(pid, SIGKILL)
         }
+    }
+}
+
+/// Processes that run inside a node, found by the overlay mounted as their root
+/// (`/proc/PID/root` reads `/` inside nspawn's mount namespace, so it cannot tell).
+enum NodeProcesses {
+    /// PIDs whose root file system is the overlay with upper directory `upper`.
+    static func find(upper: String) -> [pid_t] {
+        let needle = "upperdir=\(upper),"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), pid != getpid(),
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/mountinfo")
+            else { return nil }
+            let text = String(decoding: data, as: UTF8.self)
+            let root = text.split(separator: "\n").first { $0.split(separator: " ").dropFirst(4).first == "/" }
+            return root?.contains(needle) == true ? pid : nil
+        }
+    }
+
+    /// Kills what still runs in a node whose systemd-nspawn died (a crash, a SIGKILL):
+    /// its systemd would otherwise keep running beside the next boot of the same disk.
+    static func kill(upper: String) {
+        let pids = find(upper: upper)
+        guard !pids.isEmpty else { return }
+        for pid in pids { Glibc.kill(pid, SIGKILL) }
+        let deadline = Date().addingTimeInterval(5)
+        while !find(upper: upper).isEmpty && Date() < deadline { usleep(20_000) }
     }
 }

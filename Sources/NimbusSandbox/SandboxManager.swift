@@ -158,7 +158,9 @@ public struct SandboxManager: Sendable {
         let directory = paths.node(spec.name, node.name)
         for sub in ["upper", "work", "root"] { try makeDirectory("\(directory)/\(sub)") }
         if supervisorPID(spec.name, node) == nil {
-            // Leftovers of a crash: a namespace without a supervisor, or a stale mount.
+            // Leftovers of a crash: processes of the last boot, a namespace without a
+            // supervisor, a stale mount.
+            NodeProcesses.kill(upper: "\(directory)/upper")
             _ = try? runner.run("ip", "netns", "del", node.namespace, timeout: 10)
             if Mounts.isMountPoint("\(directory)/root") && !Mounts.isOverlay("\(directory)/root", lower: base.rootfs) {
                 _ = try? runner.run("umount", "-l", "\(directory)/root", timeout: 30)
