@@ -1,5 +1,5 @@
 # Nimbus — every set-up step a fresh Debian 12 machine with the Swift toolchain needs.
-#   make demo   build, then show the all-in-one cloud Nimbus would deploy on this machine
+#   make demo   build, bring up a one-node sandbox host and show the all-in-one plan for it
 #   make test   lint, build and run every test
 #   make bench  benchmarks (bench/RESULTS.md records their figures)
 
@@ -56,18 +56,18 @@ test: lint unit integration
 	echo "$$(( $${unit:-0} + $${integ:-0} )) passed, 0 failed"
 
 demo: build
-	@mkdir -p .demo
-	@rm -f .demo/answers.txt
-	$(SWIFT) run --skip-build nimbus gen-answer-file .demo/answers.txt --allinone
-	$(SWIFT) run --skip-build nimbus validate .demo/answers.txt
-	$(SWIFT) run --skip-build nimbus plan .demo/answers.txt
+	$(SWIFT) run --skip-build nimbus sandbox up --nodes 1 --answer-file sandbox-answers.txt
+	$(SWIFT) run --skip-build nimbus validate sandbox-answers.txt
+	$(SWIFT) run --skip-build nimbus plan sandbox-answers.txt
+	$(SWIFT) run --skip-build nimbus sandbox ssh node1 "hostname; systemctl is-system-running; chronyc -n tracking | head -3"
 	@echo
-	@echo "This is the all-in-one cloud Nimbus would build on this machine."
-	@echo "Deployment (sandbox hosts, SSH rollout, services) arrives with the next issues;"
-	@echo "until then 'nimbus deploy' shows this plan and changes nothing."
+	@echo "A one-node sandbox is up (nimbus sandbox ssh node1), with the all-in-one plan for it above."
+	@echo "Deployment (SSH rollout, services) arrives with the next issues; until then"
+	@echo "'nimbus deploy' shows the plan and changes nothing. Remove the sandbox: nimbus sandbox down --purge"
 
 bench: release
 	bench/validate-plan.sh
+	bench/sandbox-up.sh
 
 clean:
-	rm -rf .build .demo
+	rm -rf .build

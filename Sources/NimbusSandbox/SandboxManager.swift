@@ -1,5 +1,6 @@
 import Foundation
 import NimbusConfig
+import Synchronization
 
 /// Brings sandboxes up and down. Every operation is idempotent and starts by finding what
 /// is already there, so `up` after a crash or a host reboot picks up where things are.
@@ -71,15 +72,28 @@ public struct SandboxManager: Sendable {
 
         let supervisor = try template("supervise.sh")
         try write(supervisor, to: "\(paths.sandbox(spec.name))/supervise.sh")
+        // Nodes are prepared and started in parallel: each boots while the next is prepared.
+        progress("booting \(spec.nodeCount) node\(spec.nodeCount == 1 ? "" : "s")")
+        let results = Mutex([Int: Result<String, SandboxError>]())
+        let nodes = spec.nodes
+        DispatchQueue.concurrentPerform(iterations: nodes.count) { index in
+            let node = nodes[index]
+            let result = Result { () throws(SandboxError) -> String in
+                let lines = try prepare(node, spec: spec, base: base)
+                if supervisorPID(spec.name, node) == nil { try start(node, spec: spec) }
+                return lines
+            }
+            results.withLock { $0[index] = result }
+        }
         var knownHosts = ""
-        for node in spec.nodes {
-            knownHosts += try prepare(node, spec: spec, base: base)
+        for index in nodes.indices {
+            switch results.withLock({ $0[index] }) {
+            case .success(let lines): knownHosts += lines
+            case .failure(let error): throw error
+            case nil: break
+            }
         }
         try write(knownHosts, to: paths.knownHosts(spec.name))
-        for node in spec.nodes where supervisorPID(spec.name, node) == nil {
-            try start(node, spec: spec)
-        }
-        progress("booting \(spec.nodeCount) node\(spec.nodeCount == 1 ? "" : "s")")
         try waitForSSH(spec.nodes, timeout: options.bootTimeout, sandbox: spec.name)
 
         let written = try writeAnswerFile(spec, path: options.answerFile)
@@ -187,13 +201,10 @@ public struct SandboxManager: Sendable {
             for (path, text) in NodeFiles.identity(of: node, spec: spec, authorizedKey: publicKey) {
                 try write(text, to: root + path)
             }
-            try command(
-                "install \(node.name)'s host key",
-                ["install", "-m", "0600", hostKey, "\(root)/etc/ssh/ssh_host_ed25519_key"])
-            try command(
-                "install \(node.name)'s host key",
-                ["install", "-m", "0644", "\(hostKey).pub", "\(root)/etc/ssh/ssh_host_ed25519_key.pub"])
-            try command("protect root's SSH directory", ["chmod", "-R", "go-rwx", "\(root)/root/.ssh"])
+            try write(try read(hostKey), to: "\(root)/etc/ssh/ssh_host_ed25519_key", mode: 0o600)
+            try write(try read("\(hostKey).pub"), to: "\(root)/etc/ssh/ssh_host_ed25519_key.pub", mode: 0o644)
+            try write(publicKey, to: "\(root)/root/.ssh/authorized_keys", mode: 0o600)
+            chmod("\(root)/root/.ssh", 0o700)
             try write("\(spec.name)/\(node.name)\n", to: "\(root)/etc/nimbus-sandbox-node")
         }
         try write(
@@ -265,11 +276,12 @@ public struct SandboxManager: Sendable {
         }
     }
 
-    func write(_ text: String, to path: String) throws(SandboxError) {
+    func write(_ text: String, to path: String, mode: Int? = nil) throws(SandboxError) {
         do {
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try text.write(toFile: path, atomically: true, encoding: .utf8)
+            if let mode { try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path) }
         } catch { throw .io(step: "write", path: path, reason: error.localizedDescription) }
     }
 
