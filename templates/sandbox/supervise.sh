@@ -19,9 +19,14 @@ wait_gone() {
 }
 
 net_down() {
-  ip netns del "$NETNS" 2>/dev/null
-  wait_gone "$VETH_M"
-  wait_gone "$VETH_P"
+  if ip netns del "$NETNS" 2>/dev/null; then
+    wait_gone "$VETH_M"
+    wait_gone "$VETH_P"
+  fi
+  # Veths left without their namespace (a crash between the two): remove them now.
+  ip link del "$VETH_M" 2>/dev/null
+  ip link del "$VETH_P" 2>/dev/null
+  return 0
 }
 
 net_up() {
