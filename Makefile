@@ -6,7 +6,7 @@
 SWIFT      ?= swift
 APT_STAMP  := .build/.apt-stamp
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod
+APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev
 
 .PHONY: all build release test unit integration lint format docs demo bench deps clean
 

@@ -15,8 +15,17 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
+        // Layer 1: C system libraries.
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        // Layer 2: thin Swift owners of those libraries, knowing nothing of clouds.
+        .target(
+            name: "SSH",
+            dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         // Layer 3: orchestrator libraries.
         .target(
             name: "NimbusModel",
@@ -77,8 +86,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SSHTests",
+            dependencies: ["SSH"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "NimbusIntegrationTests",
-            dependencies: ["nimbus"],
+            dependencies: ["nimbus", "SSH"],
             swiftSettings: strict
         ),
     ],

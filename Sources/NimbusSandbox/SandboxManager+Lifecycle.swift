@@ -83,6 +83,8 @@ extension SandboxManager {
     /// Stops every node (clean poweroff), removes namespaces, veths, mounts and bridges.
     /// `purge` also deletes the sandbox's disks, and the cached base once no sandbox is left.
     public func down(_ sandbox: String, purge: Bool, progress: (String) -> Void) throws(SandboxError) {
+        let lock = try SandboxLock(root: paths.root, name: sandbox)
+        defer { lock.close() }
         let spec: SandboxSpec
         do { spec = try loadSpec(sandbox) } catch {
             guard purge, FileManager.default.fileExists(atPath: paths.sandbox(sandbox)) else { throw error }

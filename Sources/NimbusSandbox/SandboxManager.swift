@@ -46,6 +46,8 @@ public struct SandboxManager: Sendable {
         -> UpReport
     {
         let started = Date()
+        let lock = try SandboxLock(root: paths.root, name: requested.name)
+        defer { lock.close() }
         let spec = try reconcile(requested)
         let recipe = BaseRecipe(
             repositoryPackages: options.repositoryPackages, setupScript: try template("base-setup.sh"))

@@ -5,6 +5,10 @@ import Testing
 /// They need root and run only with NIMBUS_INTEGRATION=1 (`make test` sets it).
 let integrationEnabled = ProcessInfo.processInfo.environment["NIMBUS_INTEGRATION"] == "1"
 
+/// Every integration suite shares one sandbox, so they run one test at a time.
+@Suite("Integration", .serialized, .enabled(if: integrationEnabled, "set NIMBUS_INTEGRATION=1 (as root)"))
+struct IntegrationTests {}
+
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
