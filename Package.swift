@@ -24,6 +24,7 @@ let package = Package(
         .target(
             name: "SSH",
             dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         // Layer 3: orchestrator libraries.
@@ -47,6 +48,11 @@ let package = Package(
         .target(
             name: "NimbusSandbox",
             dependencies: ["NimbusModel", "NimbusConfig"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "NimbusRollout",
+            dependencies: ["NimbusModel", "NimbusConfig", "SSH"],
             swiftSettings: strict
         ),
         .target(
@@ -83,6 +89,11 @@ let package = Package(
         .testTarget(
             name: "NimbusSandboxTests",
             dependencies: ["NimbusSandbox", "NimbusConfig", "NimbusModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusRolloutTests",
+            dependencies: ["NimbusRollout"],
             swiftSettings: strict
         ),
         .testTarget(
