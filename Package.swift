@@ -52,13 +52,13 @@ let package = Package(
         ),
         .target(
             name: "NimbusRollout",
-            dependencies: ["NimbusModel", "NimbusConfig", "SSH"],
+            dependencies: ["NimbusModel", "NimbusConfig", "NimbusPlan", "SSH"],
             swiftSettings: strict
         ),
         .target(
             name: "NimbusCLI",
             dependencies: [
-                "NimbusModel", "NimbusConfig", "NimbusPlan", "NimbusSandbox",
+                "NimbusModel", "NimbusConfig", "NimbusPlan", "NimbusSandbox", "NimbusRollout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

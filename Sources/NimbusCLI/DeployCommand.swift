@@ -1,13 +1,21 @@
 import ArgumentParser
+import Foundation
 import NimbusConfig
 import NimbusPlan
+import NimbusRollout
+import Synchronization
 
-/// `nimbus deploy FILE`. Until the rollout engine lands it validates and shows the plan,
-/// and says plainly that it changed nothing.
+/// `nimbus deploy FILE`: connects to every host of the answer file and carries out the plan.
 struct DeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
-        abstract: "Prepare the hosts and install the cloud an answer file describes (not yet: shows the plan)."
+        abstract: "Prepare every host of an answer file (chrony, firewall, SELinux, /etc/hosts, sysctls, br-ex).",
+        discussion: """
+            Hosts are worked on in parallel over SSH, each step reported as it finishes. Every run \
+            is logged under /var/tmp/nimbus/<timestamp>/ (per-host logs, the plan, summary.json; \
+            'latest' points at the newest). A second run changes nothing and says '0 changed'. \
+            Service installation (packages, nimbus-server) is not carried out yet.
+            """
     )
 
     @Argument(help: "The answer file (leave out with --allinone).")
@@ -16,72 +24,151 @@ struct DeployCommand: ParsableCommand {
     @OptionGroup var hosts: HostOptions
     @OptionGroup var data: DataOptions
 
+    @Flag(help: "Connect and report what would change, changing nothing.")
+    var dryRun = false
+
+    @Flag(help: "Trust and record the key of a host not yet in known_hosts (a changed key is always refused).")
+    var acceptNewHostKeys = false
+
+    @Flag(help: "Ask for root's password when a host refuses the key, then install the key there.")
+    var askPassword = false
+
+    @Option(help: ArgumentHelp("Hosts worked on at once.", valueName: "n"))
+    var fanOut = 16
+
+    @Option(help: ArgumentHelp("Seconds each step may take on a host.", valueName: "seconds"))
+    var stepTimeout = 120.0
+
+    @Option(help: ArgumentHelp("Seconds to wait for a host's SSH port.", valueName: "seconds"))
+    var connectTimeout = 10.0
+
+    @Option(help: ArgumentHelp("Where run logs go.", valueName: "dir"))
+    var logRoot = RunLog.defaultRoot
+
     mutating func validate() throws {
         if file == nil && !hosts.allinone && hosts.installHosts == nil {
             throw ValidationError("give an answer file, or --allinone, or --install-hosts")
         }
+        guard fanOut >= 1 else { throw ValidationError("--fan-out must be at least 1") }
+        guard stepTimeout > 0, connectTimeout > 0 else { throw ValidationError("timeouts must be positive") }
     }
 
     mutating func run() throws {
-        try DeployCommand.planOnly(file: file, hosts: hosts, data: data)
+        let overrides = try hosts.overrides(localAddress: AnswerFileInput.localAddress)
+        let answers = try AnswerFileInput.load(path: file, overrides: overrides, quiet: true)
+        let plan = Planner(roles: try data.roles()).plan(answers)
+        let ssh = try sshSettings(answers)
+
+        let secrets = KeyCatalogue.all.filter { $0.type.isSecret }.map { answers.text($0) }
+        let log: RunLog
+        do { log = try RunLog(root: logRoot, secrets: secrets) } catch {
+            throw CLIError("cannot create the run log under \(logRoot): \(error)")
+        }
+        log.write("plan.txt", plan.text())
+        log.write("plan.json", (try? plan.json()) ?? "")
+        if let file { log.write("answers.txt", (try? String(contentsOfFile: file, encoding: .utf8)) ?? "") }
+
+        let printer = DeployPrinter(terminal: Console.stdoutIsTerminal, hosts: plan.hosts.map(\.host.description))
+        let options = RolloutOptions(dryRun: dryRun, fanOut: fanOut, stepTimeout: stepTimeout)
+        let rollout = Rollout(
+            plan: plan, options: options, log: log,
+            connect: { host throws(ExecutorError) in
+                if LocalExecutor.isLocal(host) { return LocalExecutor(host: host) }
+                return try SSHExecutor(host: host, settings: ssh)
+            },
+            settings: { host, facts in PreparationSettings.from(answers, host: host, facts: facts) },
+            events: { printer.handle($0) })
+        printer.start(plan: plan, dryRun: dryRun, log: log.directory)
+        let interrupt = Interrupt { printer.note("Interrupted: the steps already sent finish; nothing new starts (Ctrl-C again to quit now).") ; rollout.cancel() }
+        let summary = rollout.run()
+        interrupt.stop()
+        printer.finish(summary, plan: plan, log: log.directory)
+        if summary.interrupted { throw ExitCode(130) }
+        if !summary.succeeded { throw ExitCode(1) }
     }
 
-    static func planOnly(file: String?, hosts: HostOptions, data: DataOptions) throws {
-        let overrides = try hosts.overrides(localAddress: AnswerFileInput.localAddress)
-        let answers = try AnswerFileInput.load(path: file, overrides: overrides)
-        let plan = Planner(roles: try data.roles()).plan(answers)
-        print(plan.text(), terminator: "")
-        Console.error(
-            "nimbus: deploy is not implemented yet (the SSH rollout engine is the next piece of work); this is the plan it will run. No host was contacted and nothing was changed."
-        )
-        throw ExitCode(2)
+    func sshSettings(_ answers: AnswerFile) throws -> SSHSettings {
+        let publicKey = Self.expand(answers.text(.sshKey))
+        let privateKey = publicKey.hasSuffix(".pub") ? String(publicKey.dropLast(4)) : publicKey
+        let needsSSH = answers.allHosts.contains { !LocalExecutor.isLocal($0.description) }
+        if needsSSH && !FileManager.default.isReadableFile(atPath: privateKey) {
+            throw CLIError(
+                "CONFIG_SSH_KEY=\(answers.text(.sshKey)): the private key \(privateKey) is missing or unreadable (make one with ssh-keygen -t ed25519); nothing was changed"
+            )
+        }
+        let password: (@Sendable (String, Bool) -> String?)? = askPassword ? PasswordPrompt().ask : nil
+        return SSHSettings(
+            privateKey: privateKey,
+            publicKey: try? String(contentsOfFile: publicKey, encoding: .utf8),
+            knownHosts: Self.expand(answers.text(.knownHosts)), acceptNewHostKeys: acceptNewHostKeys,
+            connectTimeout: connectTimeout, password: password)
+    }
+
+    static func expand(_ path: String) -> String {
+        guard path.hasPrefix("~") else { return path }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + path.dropFirst()
     }
 }
 
-/// Packstack's top-level spellings, mapped onto the subcommands before parsing:
-/// `--gen-answer-file=F` → `gen-answer-file F`; `--answer-file=F`, `--allinone` and
-/// `--install-hosts=…` → `deploy …`. `--default-password` goes along with either.
-enum PackstackSpelling {
-    static func rewrite(_ arguments: [String]) -> [String] {
-        guard let first = arguments.first, first.hasPrefix("--"), !["--help", "--version"].contains(first) else {
-            return arguments
-        }
-        var command: String?
-        var rest: [String] = []
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            let (name, inlineValue) = split(argument)
-            func value() -> String? {
-                if let inlineValue { return inlineValue }
-                index += 1
-                return index < arguments.count ? arguments[index] : nil
+/// Ctrl-C: the first asks the run to stop gracefully, the second quits at once.
+final class Interrupt {
+    private let source: any DispatchSourceSignal
+
+    init(_ handler: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = Mutex(0)
+        source.setEventHandler {
+            let times = count.withLock {
+                $0 += 1
+                return $0
             }
-            switch name {
-            case "--gen-answer-file":
-                command = "gen-answer-file"
-                if let file = value() { rest.insert(file, at: 0) }
-            case "--answer-file":
-                command = command ?? "deploy"
-                if let file = value() { rest.insert(file, at: 0) }
-            case "--allinone", "--install-hosts", "--default-password":
-                command = command ?? "deploy"
-                rest.append(argument)
-                if inlineValue == nil && name != "--allinone", index + 1 < arguments.count {
-                    index += 1
-                    rest.append(arguments[index])
-                }
-            default:
-                rest.append(argument)
-            }
-            index += 1
+            if times == 1 { handler() } else { exit(130) }
         }
-        guard let command else { return arguments }
-        return [command] + rest
+        source.resume()
+        self.source = source
     }
 
-    private static func split(_ argument: String) -> (String, String?) {
-        guard let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
-        return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
+    func stop() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// Asks for a password on the terminal without echo: once for all hosts, again for a host
+/// that refuses it.
+final class PasswordPrompt: Sendable {
+    private let remembered = Mutex<String?>(nil)
+    private let asking = Mutex(())
+
+    func ask(host: String, retry: Bool) -> String? {
+        asking.withLock { _ in
+            if !retry, let known = remembered.withLock({ $0 }) { return known }
+            let prompt = retry ? "root@\(host)'s password: " : "root password (for every host that refuses the key): "
+            guard let password = Self.read(prompt: prompt) else { return nil }
+            if !retry { remembered.withLock { $0 = password } }
+            return password
+        }
+    }
+
+    static func read(prompt: String) -> String? {
+        let tty = open("/dev/tty", O_RDWR)
+        guard tty >= 0 else { return nil }
+        defer { close(tty) }
+        _ = prompt.withCString { write(tty, $0, strlen($0)) }
+        var saved = termios()
+        tcgetattr(tty, &saved)
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(tty, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(tty, TCSAFLUSH, &saved)
+            _ = write(tty, "\n", 1)
+        }
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while Glibc.read(tty, &byte, 1) == 1 && byte != 10 { bytes.append(byte) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -16,6 +16,24 @@ public struct PhaseScript: Sendable {
     }
 
     public static let resultPrefix = "NIMBUS-RESULT"
+    /// `NIMBUS-MARK <group> <epoch ms>` starts each group of resources (the part of an id
+    /// before `/`) and ends the script, so each group's time can be told.
+    public static let markPrefix = "NIMBUS-MARK"
+
+    static func group(of id: String) -> Substring { id.split(separator: "/", maxSplits: 1).first ?? Substring(id) }
+
+    /// Seconds each group took, from the script's marks.
+    public static func groupTimes(from output: String) -> [String: Double] {
+        var marks: [(String, Double)] = []
+        for line in output.split(separator: "\n") where line.hasPrefix(markPrefix + " ") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let time = Double(fields[2]) else { continue }
+            marks.append((String(fields[1]), time / 1000))
+        }
+        var times: [String: Double] = [:]
+        for (mark, next) in zip(marks, marks.dropFirst()) { times[mark.0, default: 0] += next.1 - mark.1 }
+        return times
+    }
 
     public func render() -> String {
         var out = """
@@ -29,11 +47,19 @@ public struct PhaseScript: Sendable {
             CHANGED=" "
             nimbus_result() { printf '\(Self.resultPrefix) %s %s %s\\n' "$1" "$2" "$3"; [ "$2" = changed ] && CHANGED="$CHANGED$1 "; [ "$2" = failed ] && exit 1; return 0; }
             nimbus_changed() { case "$CHANGED" in *" $1 "*) return 0 ;; esac; return 1; }
+            nimbus_mark() { printf '\(Self.markPrefix) %s %s\n' "$1" "$(date +%s%3N)"; }
 
             """
+        var group: Substring?
         for (index, step) in steps.enumerated() {
+            let stepGroup = Self.group(of: step.id)
+            if stepGroup != group {
+                out += "\nnimbus_mark \(Self.quote(String(stepGroup)))\n"
+                group = stepGroup
+            }
             out += "\n# \(step.id)\n" + body(step, index: index)
         }
+        out += "\nnimbus_mark end\n"
         return out
     }
 
@@ -131,11 +157,11 @@ public struct PhaseScript: Sendable {
                 if [ -z "$todo" ]; then
                   nimbus_result \(id) unchanged "$u"
                 elif [ "$CHECK" = 1 ]; then
-                  nimbus_result \(id) changed "would$todo $u"
+                  nimbus_result \(id) changed "would ${todo# } $u"
                 else
                   ok=1
                   for t in $todo; do systemctl -q "$t" "$u" >/dev/null 2>&1 || ok=0; done
-                  [ $ok = 1 ] && nimbus_result \(id) changed "$todo $u" || nimbus_result \(id) failed "cannot$todo $u: $(systemctl is-failed "$u" 2>&1)"
+                  [ $ok = 1 ] && nimbus_result \(id) changed "${todo# } $u" || nimbus_result \(id) failed "cannot$todo $u: $(systemctl is-failed "$u" 2>&1)"
                 fi
 
                 """

@@ -1,0 +1,429 @@
+import Foundation
+import NimbusPlan
+
+public struct RolloutOptions: Sendable {
+    /// Report what would change, change nothing.
+    public var dryRun: Bool
+    /// Hosts worked on at once.
+    public var fanOut: Int
+    /// Seconds each step may take on a host (a batch of steps gets the sum).
+    public var stepTimeout: Double
+    /// Seconds a host has to come back after a bridge moved its SSH address.
+    public var reconnectDeadline: Double
+
+    public init(dryRun: Bool = false, fanOut: Int = 16, stepTimeout: Double = 120, reconnectDeadline: Double = 40) {
+        self.dryRun = dryRun
+        self.fanOut = max(1, fanOut)
+        self.stepTimeout = stepTimeout
+        self.reconnectDeadline = reconnectDeadline
+    }
+}
+
+/// Carries out a plan on its hosts: every host on its own thread (at most `fanOut` working at
+/// once), facts first everywhere, then each host's steps in plan order. Consecutive steps
+/// whose dependencies are met go to the host as one script (one round trip); a batch ends
+/// after a step another host waits for, so that host can go on at once.
+public final class Rollout: Sendable {
+    public typealias Connect = @Sendable (_ host: String) throws(ExecutorError) -> any RemoteExecutor
+    public typealias Settings = @Sendable (_ host: String, _ facts: [String: HostFacts]) -> PreparationSettings
+
+    let plan: Plan
+    let connect: Connect
+    let settings: Settings
+    let options: RolloutOptions
+    let events: @Sendable (RolloutEvent) -> Void
+    let log: RunLog?
+    let board: Board
+
+    public init(
+        plan: Plan, options: RolloutOptions, log: RunLog?, connect: @escaping Connect,
+        settings: @escaping Settings, events: @escaping @Sendable (RolloutEvent) -> Void = { _ in }
+    ) {
+        self.plan = plan
+        self.options = options
+        self.log = log
+        self.connect = connect
+        self.settings = settings
+        self.events = events
+        board = Board(hosts: plan.hosts.map(\.host.description))
+    }
+
+    /// Asks the run to stop: steps already sent to a host finish (every file is written to a
+    /// temporary name and renamed, so none is left half-written); nothing new starts.
+    public func cancel() { board.cancel() }
+
+    public func run() -> RolloutSummary {
+        let started = Date()
+        let slots = DispatchSemaphore(value: options.fanOut)
+        let group = DispatchGroup()
+        for hostPlan in plan.hosts {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                HostRun(rollout: self, plan: hostPlan, slots: slots).run()
+                group.leave()
+            }
+        }
+        group.wait()
+        let reports = plan.hosts.map { board.report(for: $0.host.description) }
+        let summary = RolloutSummary(
+            started: started, seconds: Date().timeIntervalSince(started), dryRun: options.dryRun,
+            interrupted: board.isCancelled, hosts: reports)
+        if let log {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            if let data = try? encoder.encode(summary) { log.write("summary.json", String(decoding: data, as: UTF8.self)) }
+        }
+        return summary
+    }
+}
+
+/// The shared state of a run: step outcomes, facts, reports. One lock with a condition
+/// for hosts waiting on other hosts; the one audited unchecked-Sendable box of the rollout.
+final class Board: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var outcomes: [String: StepOutcome] = [:]
+    private var facts: [String: HostFacts] = [:]
+    private var factsPending: Set<String>
+    private var reports: [String: HostReport] = [:]
+    private var cancelled = false
+
+    init(hosts: [String]) {
+        factsPending = Set(hosts)
+        for host in hosts { reports[host] = HostReport(host: host, steps: []) }
+    }
+
+    func cancel() {
+        condition.withLock { cancelled = true }
+        condition.broadcast()
+    }
+
+    var isCancelled: Bool { condition.withLock { cancelled } }
+
+    func record(_ report: StepReport, id: String) {
+        condition.withLock {
+            outcomes[id] = report.outcome
+            reports[report.host]?.steps.append(report)
+        }
+        condition.broadcast()
+    }
+
+    func factsDone(host: String, facts hostFacts: HostFacts?) {
+        condition.withLock {
+            factsPending.remove(host)
+            if let hostFacts {
+                facts[host] = hostFacts
+                reports[host]?.hostname = hostFacts.hostname
+                reports[host]?.os = hostFacts.osName
+            }
+        }
+        condition.broadcast()
+    }
+
+    /// Waits until every host has reported its facts; returns them.
+    func allFacts() -> [String: HostFacts] {
+        condition.withLock {
+            while !factsPending.isEmpty { condition.wait() }
+            return facts
+        }
+    }
+
+    /// Waits until each of `ids` has an outcome (or the run is cancelled); returns the first
+    /// that does not let dependents run, if any.
+    func wait(for ids: [String]) -> (id: String, outcome: StepOutcome)? {
+        condition.withLock {
+            while !cancelled && ids.contains(where: { outcomes[$0] == nil }) { condition.wait() }
+            for id in ids {
+                guard let outcome = outcomes[id] else { return (id, .interrupted) }
+                if !outcome.satisfiesDependents { return (id, outcome) }
+            }
+            return nil
+        }
+    }
+
+    func isDone(_ id: String) -> Bool { condition.withLock { outcomes[id]?.satisfiesDependents ?? false } }
+
+    func report(for host: String) -> HostReport { condition.withLock { reports[host]! } }
+}
+
+/// One host's part of a run.
+struct HostRun {
+    let rollout: Rollout
+    let plan: HostPlan
+    let slots: DispatchSemaphore
+
+    var host: String { plan.host.description }
+
+    /// Steps of other hosts that wait for a step of this host.
+    func waitedFor() -> Set<String> {
+        var ids: Set<String> = []
+        for other in rollout.plan.hosts where other.host != plan.host {
+            for step in other.steps { ids.formUnion(step.after.filter { $0.hasPrefix("\(host):") }) }
+        }
+        return ids
+    }
+
+    func emit(_ event: RolloutEvent) { rollout.events(event) }
+
+    func log(_ text: String) { rollout.log?.append(host: host, text) }
+
+    func record(_ step: PlanStep, _ outcome: StepOutcome, _ detail: String, seconds: Double = 0,
+        resources: [ResourceResult] = []) {
+        let report = StepReport(
+            host: host, step: step.name, summary: step.summary, outcome: outcome, detail: detail, seconds: seconds,
+            resources: resources)
+        log("\(step.name): \(outcome.rawValue) \(String(format: "%.2f", seconds)) s — \(detail)")
+        rollout.board.record(report, id: step.id)
+        emit(.step(report))
+    }
+
+    func recordRest(_ steps: ArraySlice<PlanStep>, _ outcome: StepOutcome, _ detail: String) {
+        for step in steps { record(step, outcome, detail) }
+    }
+
+    func run() {
+        defer { emit(.hostDone(host: host)) }
+        let steps = plan.steps
+        guard !steps.isEmpty else {
+            // Excluded hosts are only named in /etc/hosts; their facts are not required.
+            rollout.board.factsDone(host: host, facts: nil)
+            return
+        }
+        slots.wait()
+        var holdsSlot = true
+        defer { if holdsSlot { slots.signal() } }
+
+        // Connect and read facts: the first step of every host's plan.
+        let factsStep = steps[0]
+        emit(.activity(host: host, text: "connecting"))
+        let started = Date()
+        let executor: any RemoteExecutor
+        do {
+            executor = try rollout.connect(host)
+        } catch {
+            rollout.board.factsDone(host: host, facts: nil)
+            record(factsStep, .failed, "cannot reach the host: \(error.description)", seconds: Date().timeIntervalSince(started))
+            recordRest(steps.dropFirst(), .blocked, "\(host) could not be reached")
+            return
+        }
+        defer { executor.close() }
+        log("connected in \(String(format: "%.3f", Date().timeIntervalSince(started))) s")
+        emit(.activity(host: host, text: "gathering facts"))
+        let facts: HostFacts
+        do {
+            let output = try executor.run(FactsProbe.script, input: nil, timeout: 30)
+            log("facts:\n\(output.stdout)\(output.stderr)")
+            facts = try FactsProbe.parse(output.stdout)
+        } catch let error as ExecutorError {
+            rollout.board.factsDone(host: host, facts: nil)
+            record(factsStep, .failed, "reading facts: \(error.description)", seconds: Date().timeIntervalSince(started))
+            recordRest(steps.dropFirst(), .blocked, "no facts from \(host)")
+            return
+        } catch {
+            rollout.board.factsDone(host: host, facts: nil)
+            record(factsStep, .failed, "\(error)", seconds: Date().timeIntervalSince(started))
+            recordRest(steps.dropFirst(), .blocked, "no facts from \(host)")
+            return
+        }
+        rollout.board.factsDone(host: host, facts: facts)
+        let factsNote = "\(facts.hostname): \(facts.osName), \(facts.virtualization == "none" ? "bare metal" : facts.virtualization), network by \(facts.networkStack.rawValue)"
+        record(factsStep, .unchanged, factsNote, seconds: Date().timeIntervalSince(started))
+
+        // Every host's facts are needed (names in /etc/hosts) before anything changes.
+        emit(.activity(host: host, text: "waiting for the other hosts' facts"))
+        slots.signal()
+        holdsSlot = false
+        let allFacts = rollout.board.allFacts()
+        let preparation = HostPreparation(facts: facts, settings: rollout.settings(host, allFacts))
+        let missingFacts = rollout.plan.hosts.filter { !$0.excluded && allFacts[$0.host.description] == nil }.map {
+            $0.host.description
+        }
+        slots.wait()
+        holdsSlot = true
+
+        let waitedFor = waitedFor()
+        var index = 1
+        while index < steps.count {
+            let step = steps[index]
+            guard step.kind == .prepare, let kind = PreparationStep(rawValue: String(step.name.dropFirst("prepare.".count)))
+            else {
+                recordRest(
+                    steps[index...], .skipped,
+                    "not carried out yet: service installation arrives with nimbus-server")
+                return
+            }
+            // Dependencies on other hosts: give the slot back while waiting.
+            let external = step.after.filter { !$0.hasPrefix("\(host):") }
+            if !external.isEmpty && !external.allSatisfy(rollout.board.isDone) {
+                emit(.activity(host: host, text: "\(step.name): waiting for \(external.joined(separator: ", "))"))
+                slots.signal()
+                holdsSlot = false
+                let failure = rollout.board.wait(for: external)
+                slots.wait()
+                holdsSlot = true
+                if let failure {
+                    if failure.outcome == .interrupted {
+                        recordRest(steps[index...], .interrupted, "interrupted before it started")
+                    } else {
+                        recordRest(steps[index...], .blocked, "waits for \(failure.id), which \(Self.describe(failure.outcome))")
+                    }
+                    return
+                }
+            }
+            if rollout.board.isCancelled {
+                recordRest(steps[index...], .interrupted, "interrupted before it started")
+                return
+            }
+            if kind == .hostsFile && !missingFacts.isEmpty {
+                recordRest(steps[index...], .blocked, "needs the names of \(missingFacts.joined(separator: ", ")), whose facts could not be read")
+                return
+            }
+            // Gather the batch: this step and the following ones that can go along.
+            var batch: [(PlanStep, PreparedStep)] = []
+            var cursor = index
+            while cursor < steps.count {
+                let candidate = steps[cursor]
+                guard candidate.kind == .prepare,
+                    let candidateKind = PreparationStep(rawValue: String(candidate.name.dropFirst("prepare.".count)))
+                else { break }
+                if cursor > index {
+                    let needs = candidate.after.filter { !$0.hasPrefix("\(host):") }
+                    if !needs.allSatisfy(rollout.board.isDone) { break }
+                    if candidateKind == .hostsFile && !missingFacts.isEmpty { break }
+                }
+                let prepared: PreparedStep
+                do {
+                    prepared = try preparation.step(candidateKind)
+                } catch {
+                    if batch.isEmpty {
+                        record(candidate, .failed, error.description)
+                        recordRest(steps[(cursor + 1)...], .blocked, "\(candidate.name) failed")
+                        return
+                    }
+                    break
+                }
+                batch.append((candidate, prepared))
+                cursor += 1
+                if waitedFor.contains(candidate.id) || !prepared.transactions.isEmpty { break }
+            }
+            guard runBatch(batch, on: executor, packageManager: facts.packageManager) else {
+                recordRest(steps[cursor...], .blocked, "an earlier step on \(host) failed")
+                return
+            }
+            index = cursor
+        }
+    }
+
+    static func describe(_ outcome: StepOutcome) -> String {
+        switch outcome {
+        case .failed: "failed"
+        case .blocked: "could not run"
+        case .skipped: "is not carried out yet"
+        case .interrupted: "was interrupted"
+        case .changed, .unchanged: "succeeded"
+        }
+    }
+
+    /// Sends one batch as one script; records each step. False when a step failed.
+    func runBatch(
+        _ batch: [(PlanStep, PreparedStep)], on executor: any RemoteExecutor, packageManager: PackageManager
+    ) -> Bool {
+        let names = batch.map(\.0.name)
+        emit(.activity(host: host, text: names.count == 1 ? names[0] : "\(names[0]) … \(names[names.count - 1])"))
+        let resources = batch.flatMap(\.1.resources)
+        let started = Date()
+        var results: [ResourceResult] = []
+        var times: [String: Double] = [:]
+        var failure: String?
+        if !resources.isEmpty {
+            let script = PhaseScript(
+                steps: resources, packageManager: packageManager, checkOnly: rollout.options.dryRun
+            ).render()
+            log("sending \(names.joined(separator: ", ")) (\(resources.count) resources):\n\(RunLog.elidingPayloads(script))")
+            do {
+                let output = try executor.run(
+                    "sh -s", input: script, timeout: rollout.options.stepTimeout * Double(batch.count))
+                log("exit \(output.status)\n\(output.stdout)\(output.stderr.isEmpty ? "" : "stderr:\n" + output.stderr)")
+                results = PhaseScript.results(from: output.stdout)
+                times = PhaseScript.groupTimes(from: output.stdout)
+                if output.status != 0 && !results.contains(where: { $0.outcome == .failed }) {
+                    let lastLines = output.stderr.split(separator: "\n").suffix(3).joined(separator: " / ")
+                    failure = "the script ended with status \(output.status)" + (lastLines.isEmpty ? "" : ": \(lastLines)")
+                }
+            } catch {
+                failure = error.description
+            }
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        var ok = true
+        for (step, prepared) in batch {
+            let ids = prepared.resources.map(\.id)
+            let mine = results.filter { ids.contains($0.id) }
+            let group = String(step.name.dropFirst("prepare.".count))
+            let seconds = times[group] ?? (batch.count == 1 ? elapsed : 0)
+            if !ok {
+                record(step, .blocked, "an earlier step on \(host) failed")
+                continue
+            }
+            if let failed = mine.first(where: { $0.outcome == .failed }) {
+                record(step, .failed, "\(failed.id): \(failed.detail)", seconds: seconds, resources: mine)
+                ok = false
+            } else if mine.count < ids.count {
+                record(step, .failed, failure ?? "the host stopped before this step finished", seconds: seconds, resources: mine)
+                ok = false
+            } else {
+                var changed = mine.filter { $0.outcome == .changed }
+                var outcome: StepOutcome = changed.isEmpty ? .unchanged : .changed
+                var detail = changed.isEmpty ? (prepared.note ?? "in place") : changed.map(\.detail).joined(separator: "; ")
+                if let note = prepared.note, !changed.isEmpty { detail += " (\(note))" }
+                if !rollout.options.dryRun, !prepared.transactions.isEmpty,
+                    changed.contains(where: { $0.detail.contains("transaction") || $0.detail == "done" })
+                {
+                    switch confirm(prepared.transactions, on: executor) {
+                    case .success(let text):
+                        detail += "; \(text)"
+                    case .failure(let error):
+                        outcome = .failed
+                        detail = error.description
+                        ok = false
+                    }
+                    changed = []
+                }
+                record(step, outcome, detail, seconds: seconds, resources: mine)
+            }
+        }
+        return ok
+    }
+
+    /// After a bridge took over the address we are connected through: reconnect within the
+    /// deadline and confirm, or report that the host rolled back by itself.
+    func confirm(_ scripts: [String], on executor: any RemoteExecutor) -> Result<String, ExecutorError> {
+        emit(.activity(host: host, text: "reconnecting after moving its address onto the bridge"))
+        let deadline = Date().addingTimeInterval(rollout.options.reconnectDeadline)
+        Thread.sleep(forTimeInterval: 1.5)
+        var lastError = ExecutorError("no attempt")
+        while Date() < deadline {
+            do {
+                try executor.reconnect(timeout: 3)
+                var outcomes: [String] = []
+                for script in scripts {
+                    let output = try executor.run("sh \(script) confirm", input: nil, timeout: 15)
+                    let text = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    log("confirm \(script): \(text) \(output.stderr)")
+                    guard text == "committed" else {
+                        return .failure(ExecutorError("the bridge transaction \(script) ended '\(text)' instead of committing"))
+                    }
+                    outcomes.append("reconnected and committed")
+                }
+                return .success(outcomes.joined(separator: "; "))
+            } catch {
+                lastError = error
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        return .failure(
+            ExecutorError(
+                "\(host) was not reachable again within \(Int(rollout.options.reconnectDeadline)) s after the bridge took its address (\(lastError.description)); it restores its previous network configuration by itself"
+            ))
+    }
+}
