@@ -93,7 +93,8 @@ let package = Package(
         ),
         .testTarget(
             name: "NimbusRolloutTests",
-            dependencies: ["NimbusRollout"],
+            dependencies: ["NimbusRollout", "NimbusPlan", "NimbusConfig"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -149,7 +149,7 @@ public enum FactsProbe {
         echo @@kvm; [ -e /dev/kvm ] && echo yes || echo no
         echo @@cpu; grep -cwE 'vmx|svm' /proc/cpuinfo 2>/dev/null || true
         echo @@unit-files; systemctl list-unit-files --no-legend --no-pager \(units.joined(separator: " ")) 2>/dev/null || true
-        echo @@active; for u in \(units.joined(separator: " ")); do systemctl is-active -q "$u" 2>/dev/null && echo "$u"; done
+        echo @@active; systemctl is-active \(units.joined(separator: " ")) 2>/dev/null
         echo @@selinux; getenforce 2>/dev/null || true
         echo @@paths; for p in \(paths.joined(separator: " ")); do [ -e "$p" ] && echo "$p"; done
         echo @@ssh; echo "${SSH_CONNECTION:-}"
@@ -223,7 +223,8 @@ public enum FactsProbe {
             interfaces: interfaces(addresses: text("addresses"), links: text("links")),
             defaultRoutes: routes(text("routes")), virtualization: text("virt").isEmpty ? "none" : text("virt"),
             kvm: text("kvm") == "yes", hardwareVirtualization: (Int(text("cpu")) ?? 0) > 0,
-            unitFiles: unitFiles, activeUnits: Set(lines("active")), selinux: selinux.isEmpty ? nil : selinux,
+            unitFiles: unitFiles,
+            activeUnits: Set(zip(units, lines("active")).filter { $0.1 == "active" }.map(\.0)), selinux: selinux.isEmpty ? nil : selinux,
             paths: Set(lines("paths")), connectedAddress: ssh.count >= 3 ? String(ssh[2]) : nil,
             timeSync: timeSync(text("time")))
     }

@@ -245,7 +245,7 @@ struct HostRun {
         var index = 1
         while index < steps.count {
             let step = steps[index]
-            guard step.kind == .prepare, let kind = PreparationStep(rawValue: String(step.name.dropFirst("prepare.".count)))
+            guard step.kind == .prepare, PreparationStep(rawValue: String(step.name.dropFirst("prepare.".count))) != nil
             else {
                 recordRest(
                     steps[index...], .skipped,
@@ -274,10 +274,6 @@ struct HostRun {
                 recordRest(steps[index...], .interrupted, "interrupted before it started")
                 return
             }
-            if kind == .hostsFile && !missingFacts.isEmpty {
-                recordRest(steps[index...], .blocked, "needs the names of \(missingFacts.joined(separator: ", ")), whose facts could not be read")
-                return
-            }
             // Gather the batch: this step and the following ones that can go along.
             var batch: [(PlanStep, PreparedStep)] = []
             var cursor = index
@@ -289,11 +285,13 @@ struct HostRun {
                 if cursor > index {
                     let needs = candidate.after.filter { !$0.hasPrefix("\(host):") }
                     if !needs.allSatisfy(rollout.board.isDone) { break }
-                    if candidateKind == .hostsFile && !missingFacts.isEmpty { break }
                 }
-                let prepared: PreparedStep
+                var prepared: PreparedStep
                 do {
                     prepared = try preparation.step(candidateKind)
+                    if candidateKind == .hostsFile && !missingFacts.isEmpty {
+                        prepared.note = "without \(missingFacts.joined(separator: ", ")), whose name is unknown until it can be reached"
+                    }
                 } catch {
                     if batch.isEmpty {
                         record(candidate, .failed, error.description)
