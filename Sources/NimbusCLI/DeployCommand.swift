@@ -30,7 +30,10 @@ struct DeployCommand: ParsableCommand {
     @Flag(help: "Trust and record the key of a host not yet in known_hosts (a changed key is always refused).")
     var acceptNewHostKeys = false
 
-    @Flag(help: "Ask for root's password when a host refuses the key, then install the key there.")
+    @Flag(
+        help:
+            "Ask for root's password when a host refuses the key, then install the key there ($NIMBUS_ROOT_PASSWORD answers without asking)."
+    )
     var askPassword = false
 
     @Option(help: ArgumentHelp("Hosts worked on at once.", valueName: "n"))
@@ -145,6 +148,8 @@ final class PasswordPrompt: Sendable {
     func ask(host: String, retry: Bool) -> String? {
         asking.withLock { _ in
             if !retry, let known = remembered.withLock({ $0 }) { return known }
+            // For unattended runs, as sshpass's SSHPASS: taken once, never asked again.
+            if let given = ProcessInfo.processInfo.environment["NIMBUS_ROOT_PASSWORD"] { return retry ? nil : given }
             let prompt = retry ? "root@\(host)'s password: " : "root password (for every host that refuses the key): "
             guard let password = Self.read(prompt: prompt) else { return nil }
             if !retry { remembered.withLock { $0 = password } }

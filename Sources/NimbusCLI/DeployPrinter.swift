@@ -12,6 +12,8 @@ final class DeployPrinter: @unchecked Sendable {
     private var activity: [String: String] = [:]
     private var order: [String]
     private var drawn = 0
+    /// Steps not run, per host, printed as one line when the host is done.
+    private var notRun: [String: [StepReport]] = [:]
 
     init(terminal: Bool, hosts: [String]) {
         self.terminal = terminal
@@ -60,10 +62,14 @@ final class DeployPrinter: @unchecked Sendable {
                 emit([])
             case .hostDone(let host):
                 activity[host] = nil
-                emit([])
+                let pending = notRun.removeValue(forKey: host) ?? []
+                emit(pending.isEmpty ? [] : [collapsed(pending)])
             case .step(let report):
-                guard report.outcome != .skipped else { return }
-                emit([line(report)])
+                switch report.outcome {
+                case .skipped: return
+                case .blocked, .interrupted: notRun[report.host, default: []].append(report)
+                default: emit([line(report)])
+                }
             }
         }
     }
@@ -80,6 +86,15 @@ final class DeployPrinter: @unchecked Sendable {
         let outcome = report.outcome == .changed || report.outcome == .unchanged ? report.outcome.rawValue : ""
         let time = report.outcome == .blocked || report.outcome == .interrupted ? "" : String(format: "%5.2f s", report.seconds)
         return "\(pad(report.host, hostWidth))  \(pad(report.step, 24)) \(status) \(pad(outcome, 9)) \(pad(time, 7))  \(report.detail)"
+    }
+
+    /// `HOST  prepare.firewall … prepare.bridges [ BLOCKED ] (5 steps) reason`.
+    func collapsed(_ reports: [StepReport]) -> String {
+        guard reports.count > 1, let first = reports.first, let last = reports.last else { return line(reports[0]) }
+        var merged = first
+        merged.step = "\(first.step) … \(last.step.split(separator: ".").last ?? "")"
+        merged.detail = "\(reports.count) steps: \(first.detail)"
+        return line(merged)
     }
 
     func finish(_ summary: RolloutSummary, plan: Plan, log: String) {

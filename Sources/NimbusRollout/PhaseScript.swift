@@ -147,8 +147,10 @@ public struct PhaseScript: Sendable {
                 ? "false" : restartOn.map { "nimbus_changed \(Self.quote($0))" }.joined(separator: " || ")
             return """
                 u=\(unit); todo=""
-                if [ "$(systemctl is-enabled "$u" 2>/dev/null)" = enabled ]; then e=1; else e=0; fi
-                if systemctl is-active -q "$u" 2>/dev/null; then a=1; else a=0; fi
+                e=0; a=0
+                for l in $(systemctl show -p UnitFileState -p ActiveState "$u" 2>/dev/null); do
+                  case $l in UnitFileState=enabled) e=1 ;; ActiveState=active) a=1 ;; esac
+                done
                 [ \(enabled ? 1 : 0) = 1 ] && [ $e = 0 ] && todo="$todo enable"
                 [ \(enabled ? 1 : 0) = 0 ] && [ $e = 1 ] && todo="$todo disable"
                 [ \(running ? 1 : 0) = 1 ] && [ $a = 0 ] && todo="$todo start"

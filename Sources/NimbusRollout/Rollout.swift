@@ -177,9 +177,18 @@ struct HostRun {
         emit(.step(report))
     }
 
+    /// Steps that will not run now; those this version cannot carry out say so instead.
     func recordRest(_ steps: ArraySlice<PlanStep>, _ outcome: StepOutcome, _ detail: String) {
-        for step in steps { record(step, outcome, detail) }
+        for step in steps {
+            if step.kind == .prepare {
+                record(step, outcome, detail)
+            } else {
+                record(step, .skipped, Self.notYet)
+            }
+        }
     }
+
+    static let notYet = "not carried out yet: service installation arrives with nimbus-server"
 
     func run() {
         defer { emit(.hostDone(host: host)) }
@@ -247,9 +256,7 @@ struct HostRun {
             let step = steps[index]
             guard step.kind == .prepare, PreparationStep(rawValue: String(step.name.dropFirst("prepare.".count))) != nil
             else {
-                recordRest(
-                    steps[index...], .skipped,
-                    "not carried out yet: service installation arrives with nimbus-server")
+                recordRest(steps[index...], .skipped, Self.notYet)
                 return
             }
             // Dependencies on other hosts: give the slot back while waiting.
@@ -263,7 +270,7 @@ struct HostRun {
                 holdsSlot = true
                 if let failure {
                     if failure.outcome == .interrupted {
-                        recordRest(steps[index...], .interrupted, "interrupted before it started")
+                        recordRest(steps[index...], .interrupted, "interrupted before starting")
                     } else {
                         recordRest(steps[index...], .blocked, "waits for \(failure.id), which \(Self.describe(failure.outcome))")
                     }
@@ -271,7 +278,7 @@ struct HostRun {
                 }
             }
             if rollout.board.isCancelled {
-                recordRest(steps[index...], .interrupted, "interrupted before it started")
+                recordRest(steps[index...], .interrupted, "interrupted before starting")
                 return
             }
             // Gather the batch: this step and the following ones that can go along.

@@ -8,15 +8,15 @@ extension IntegrationTests {
         static let name = "dtest"
         static let answers = NSTemporaryDirectory() + "dtest-answers.txt"
         static let logs = NSTemporaryDirectory() + "dtest-logs"
-        static let controller = "10.246.0.11"
+        static let controller = "10.244.0.11"
         static let nodes = ["node1", "node2", "node3", "node4"]
 
         @discardableResult
         func up() throws -> Output {
             let output = try run([
                 nimbusBinary(), "sandbox", "up", "--name", Self.name, "--nodes", "4", "--layout", "four",
-                "--answer-file", Self.answers, "--management-network", "10.246.0.0/24", "--provider-network",
-                "10.247.0.0/24",
+                "--answer-file", Self.answers, "--management-network", "10.244.0.0/24", "--provider-network",
+                "10.245.0.0/24",
             ])
             #expect(output.status == 0, "sandbox up failed: \(output.text)")
             return output
@@ -63,7 +63,7 @@ extension IntegrationTests {
             for node in Self.nodes {
                 let hosts = try ssh(node, "sed -n '/BEGIN NIMBUS hosts/,/END NIMBUS hosts/p' /etc/hosts")
                 for (index, other) in Self.nodes.enumerated() {
-                    #expect(hosts.stdout.contains("10.246.0.1\(index + 1) \(other)"), "\(node): \(hosts.text)")
+                    #expect(hosts.stdout.contains("10.244.0.1\(index + 1) \(other)"), "\(node): \(hosts.text)")
                 }
                 let sysctl = try ssh(node, "sysctl -n net.ipv4.ip_forward; cat /etc/sysctl.d/90-nimbus.conf")
                 #expect(sysctl.stdout.hasPrefix("1\n") && sysctl.stdout.contains("net.ipv4.ip_forward = 1"))
@@ -71,7 +71,7 @@ extension IntegrationTests {
             // The controller serves time to the management network; the others follow it.
             let controllerChrony = try ssh("node1", "cat /etc/chrony/chrony.conf")
             #expect(controllerChrony.stdout.contains("local stratum 10"))
-            #expect(controllerChrony.stdout.contains("allow 10.246.0.0/24"))
+            #expect(controllerChrony.stdout.contains("allow 10.244.0.0/24"))
             var sources = Output(status: 1, stdout: "", stderr: "")
             for _ in 0..<20 {
                 sources = try ssh("node3", "chronyc -n sources")
@@ -83,12 +83,12 @@ extension IntegrationTests {
             let bridge = try ssh(
                 "node2", "basename $(readlink /sys/class/net/eth1/master); ip -br -4 addr show dev br-ex")
             #expect(bridge.stdout.hasPrefix("br-ex\n"), "\(bridge.text)")
-            #expect(bridge.stdout.contains("10.247.0.12/24"), "\(bridge.text)")
+            #expect(bridge.stdout.contains("10.245.0.12/24"), "\(bridge.text)")
             let unbridged = try ssh("node3", "test -e /sys/class/net/br-ex && echo yes || echo no")
             #expect(unbridged.stdout == "no\n")
             // The run's record: plan, per-host logs, summary; secrets masked.
             let latest = Self.logs + "/latest"
-            for file in ["plan.txt", "plan.json", "summary.json", "10.246.0.11.log", "10.246.0.14.log"] {
+            for file in ["plan.txt", "plan.json", "summary.json", "10.244.0.11.log", "10.244.0.14.log"] {
                 #expect(FileManager.default.fileExists(atPath: "\(latest)/\(file)"), "\(file) missing")
             }
             let answers = try String(contentsOfFile: Self.answers, encoding: .utf8)
@@ -129,12 +129,12 @@ extension IntegrationTests {
             var bridge = Output(status: 1, stdout: "", stderr: "")
             for _ in 0..<20 {
                 bridge = try ssh("node2", "basename $(readlink /sys/class/net/eth1/master); ip -br -4 addr show dev br-ex")
-                if bridge.stdout.contains("10.247.0.12/24") { break }
+                if bridge.stdout.contains("10.245.0.12/24") { break }
                 Thread.sleep(forTimeInterval: 0.5)
             }
-            #expect(bridge.stdout.hasPrefix("br-ex\n") && bridge.stdout.contains("10.247.0.12/24"), "\(bridge.text)")
+            #expect(bridge.stdout.hasPrefix("br-ex\n") && bridge.stdout.contains("10.245.0.12/24"), "\(bridge.text)")
             let kept = try ssh(
-                "node2", "grep -c 'BEGIN NIMBUS hosts' /etc/hosts; grep -c '^server 10.246.0.11' /etc/chrony/chrony.conf; systemctl is-active chrony")
+                "node2", "grep -c 'BEGIN NIMBUS hosts' /etc/hosts; grep -c '^server 10.244.0.11' /etc/chrony/chrony.conf; systemctl is-active chrony")
             #expect(kept.stdout == "1\n1\nactive\n", "\(kept.text)")
         }
 
@@ -151,19 +151,19 @@ extension IntegrationTests {
             let accepted = try deploy(file, "--accept-new-host-keys")
             #expect(accepted.status == 0, "\(accepted.text)")
             let recorded = try String(contentsOfFile: empty, encoding: .utf8)
-            #expect(recorded.contains("10.246.0.11") && recorded.contains("10.246.0.14"))
+            #expect(recorded.contains("10.244.0.11") && recorded.contains("10.244.0.14"))
             #expect(try deploy(file).status == 0)
         }
 
         @Test("An unreachable host fails with a clear message; the others are prepared")
         func unreachableHost() throws {
             try up()
-            let file = try answers(["CONFIG_COMPUTE_HOSTS": "10.246.0.13,10.246.0.99"])
+            let file = try answers(["CONFIG_COMPUTE_HOSTS": "10.244.0.13,10.244.0.99"])
             let output = try deploy(file, "--connect-timeout", "2")
             #expect(output.status == 1)
-            #expect(output.stdout.contains("ERROR 10.246.0.99 prepare.facts: cannot reach the host"), "\(output.stdout)")
+            #expect(output.stdout.contains("ERROR 10.244.0.99 prepare.facts: cannot reach the host"), "\(output.stdout)")
             #expect(output.stdout.contains("(log: \(Self.logs)/"), "\(output.stdout)")
-            for host in ["10.246.0.11", "10.246.0.12", "10.246.0.13", "10.246.0.14"] {
+            for host in ["10.244.0.11", "10.244.0.12", "10.244.0.13", "10.244.0.14"] {
                 #expect(output.stdout.contains("\(host)  prepare.sysctl           [ DONE ]"), "\(host): \(output.stdout)")
             }
         }
@@ -193,7 +193,7 @@ extension IntegrationTests {
         @Test("br-ex on the interface SSH uses (eth0) keeps the node reachable", .timeLimit(.minutes(5)))
         func bridgeOnSSHInterface() throws {
             try up()
-            let node4 = "10.246.0.14"
+            let node4 = "10.244.0.14"
             let file = try answers([
                 "CONFIG_CONTROLLER_HOST": node4, "CONFIG_NETWORK_HOSTS": node4, "CONFIG_COMPUTE_HOSTS": node4,
                 "CONFIG_STORAGE_HOST": node4, "CONFIG_NEUTRON_OVS_BRIDGE_IFACES": "br-ex:eth0",
@@ -207,5 +207,31 @@ extension IntegrationTests {
             #expect(again.stdout.contains(" 0 changed,"), "\(again.stdout)")
             _ = try nimbus("sandbox", "down", "--name", Self.name)
         }
+    }
+}
+
+extension IntegrationTests.DeployIntegrationTests {
+    @Test("--ask-password logs in once with root's password and installs the key")
+    func askPassword() throws {
+        try up()
+        #expect(try deploy().status == 0)
+        let setup = try ssh(
+            "node4",
+            "echo 'root:nimbus-test-pw' | chpasswd && printf 'PermitRootLogin yes\\nPasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/00-itest.conf && systemctl reload ssh && : > /root/.ssh/authorized_keys && echo ok"
+        )
+        #expect(setup.stdout == "ok\n", "\(setup.text)")
+        defer {
+            _ = try? ssh("node4", "rm -f /etc/ssh/sshd_config.d/00-itest.conf && systemctl reload ssh")
+        }
+        // The sandbox's own ssh uses the key too, so put it back through nimbus only.
+        let refused = try deploy()
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("--ask-password"), "\(refused.stdout)")
+        let process = try run(
+            ["env", "NIMBUS_ROOT_PASSWORD=nimbus-test-pw", nimbusBinary(), "deploy", Self.answers, "--log-root", Self.logs,
+             "--ask-password"], timeout: 300)
+        #expect(process.status == 0, "\(process.text)")
+        let again = try deploy()
+        #expect(again.status == 0, "key not installed: \(again.text)")
     }
 }
