@@ -1,14 +1,16 @@
 # Nimbus — every set-up step a fresh Debian 12 machine with the Swift toolchain needs.
-#   make demo   build, bring up a one-node sandbox host and show the all-in-one plan for it
+#   make demo   build, bring up a one-node sandbox host and prepare it for an all-in-one cloud
 #   make test   lint, build and run every test
 #   make bench  benchmarks (bench/RESULTS.md records their figures)
 
 SWIFT      ?= swift
 APT_STAMP  := .build/.apt-stamp
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev
+APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv
+# The tools the deploy benchmark compares against, from PyPI into .venv.
+BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
 
-.PHONY: all build release test unit integration lint format docs demo bench deps clean
+.PHONY: all build release test unit integration lint format docs demo bench bench-tools deps clean
 
 all: build
 
@@ -57,17 +59,20 @@ test: lint unit integration
 
 demo: build
 	$(SWIFT) run --skip-build nimbus sandbox up --nodes 1 --answer-file sandbox-answers.txt
-	$(SWIFT) run --skip-build nimbus validate sandbox-answers.txt
-	$(SWIFT) run --skip-build nimbus plan sandbox-answers.txt
-	$(SWIFT) run --skip-build nimbus sandbox ssh node1 "hostname; systemctl is-system-running; chronyc -n tracking | head -3"
+	$(SWIFT) run --skip-build nimbus deploy sandbox-answers.txt
+	$(SWIFT) run --skip-build nimbus sandbox ssh node1 "ip -br addr show br-ex; sed -n '/BEGIN NIMBUS/,/END NIMBUS/p' /etc/hosts; chronyc -n tracking | head -3"
 	@echo
-	@echo "A one-node sandbox is up (nimbus sandbox ssh node1), with the all-in-one plan for it above."
-	@echo "Deployment (SSH rollout, services) arrives with the next issues; until then"
-	@echo "'nimbus deploy' shows the plan and changes nothing. Remove the sandbox: nimbus sandbox down --purge"
+	@echo "node1 is prepared for an all-in-one cloud (chrony, firewall, /etc/hosts, sysctls, br-ex)."
+	@echo "Run 'nimbus deploy sandbox-answers.txt' again: 0 changed. The bundled services arrive with"
+	@echo "the next issues. Reach the node: nimbus sandbox ssh node1. Remove it: nimbus sandbox down --purge"
 
-bench: release
+bench-tools: deps
+	@[ -x .venv/bin/pyinfra ] && [ -x .venv/bin/ansible-playbook ] || { python3 -m venv .venv && .venv/bin/pip install -q $(BENCH_PYPI); }
+
+bench: release bench-tools
 	bench/validate-plan.sh
 	bench/sandbox-up.sh
+	bench/deploy.sh
 
 clean:
 	rm -rf .build

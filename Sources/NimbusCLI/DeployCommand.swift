@@ -82,7 +82,10 @@ struct DeployCommand: ParsableCommand {
             settings: { host, facts in PreparationSettings.from(answers, host: host, facts: facts) },
             events: { printer.handle($0) })
         printer.start(plan: plan, dryRun: dryRun, log: log.directory)
-        let interrupt = Interrupt { printer.note("Interrupted: the steps already sent finish; nothing new starts (Ctrl-C again to quit now).") ; rollout.cancel() }
+        let interrupt = Interrupt {
+            printer.note("Interrupted: the steps already sent finish; nothing new starts (Ctrl-C again to quit now).")
+            rollout.cancel()
+        }
         let summary = rollout.run()
         interrupt.stop()
         printer.finish(summary, plan: plan, log: log.directory)

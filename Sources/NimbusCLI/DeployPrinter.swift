@@ -84,8 +84,11 @@ final class DeployPrinter: @unchecked Sendable {
         case .skipped: status = "[ SKIP ]"
         }
         let outcome = report.outcome == .changed || report.outcome == .unchanged ? report.outcome.rawValue : ""
-        let time = report.outcome == .blocked || report.outcome == .interrupted ? "" : String(format: "%5.2f s", report.seconds)
-        return "\(pad(report.host, hostWidth))  \(pad(report.step, 24)) \(status) \(pad(outcome, 9)) \(pad(time, 7))  \(report.detail)"
+        let time =
+            report.outcome == .blocked || report.outcome == .interrupted
+            ? "" : String(format: "%5.2f s", report.seconds)
+        return
+            "\(pad(report.host, hostWidth))  \(pad(report.step, 24)) \(status) \(pad(outcome, 9)) \(pad(time, 7))  \(report.detail)"
     }
 
     /// `HOST  prepare.firewall … prepare.bridges [ BLOCKED ] (5 steps) reason`.
@@ -106,26 +109,39 @@ final class DeployPrinter: @unchecked Sendable {
             let changed = summary.count(.changed)
             let failed = summary.count(.failed)
             let changedWord = summary.dryRun ? "would change" : "changed"
-            var counts = "\(done.count) steps on \(summary.hosts.filter { !$0.steps.isEmpty }.count) hosts: \(changed) \(changedWord), \(summary.count(.unchanged)) unchanged, \(failed) failed"
+            var counts =
+                "\(done.count) steps on \(summary.hosts.filter { !$0.steps.isEmpty }.count) hosts: \(changed) \(changedWord), \(summary.count(.unchanged)) unchanged, \(failed) failed"
             if summary.count(.blocked) > 0 { counts += ", \(summary.count(.blocked)) not run (blocked)" }
-            if summary.count(.interrupted) > 0 { counts += ", \(summary.count(.interrupted)) not started (interrupted)" }
+            if summary.count(.interrupted) > 0 {
+                counts += ", \(summary.count(.interrupted)) not started (interrupted)"
+            }
             lines.append(counts + String(format: " in %.2f s", summary.seconds))
             if summary.dryRun { lines.append("Dry run: nothing was changed on any host.") }
             for report in summary.hosts.flatMap(\.steps) where report.outcome == .failed {
                 lines.append(
-                    paint("ERROR", "31") + " \(report.host) \(report.step): \(report.detail)  (log: \(log)/\(RunLog.fileName(report.host)).log)")
+                    paint("ERROR", "31")
+                        + " \(report.host) \(report.step): \(report.detail)  (log: \(log)/\(RunLog.fileName(report.host)).log)"
+                )
             }
             if !skipped.isEmpty {
-                let kinds = Array(Set(skipped.map { $0.step.split(separator: ".").first.map(String.init) ?? $0.step })).sorted()
+                let kinds = Array(Set(skipped.map { $0.step.split(separator: ".").first.map(String.init) ?? $0.step }))
+                    .sorted()
                 lines.append(
-                    "Not carried out yet: \(skipped.count) steps (\(kinds.joined(separator: ", "))); service installation arrives with nimbus-server.")
+                    "Not carried out yet: \(skipped.count) steps (\(kinds.joined(separator: ", "))); service installation arrives with nimbus-server."
+                )
             }
             if summary.succeeded {
-                lines.append(summary.dryRun ? "Dry run complete." : paint("**** Host preparation completed successfully ****", "32"))
+                lines.append(
+                    summary.dryRun
+                        ? "Dry run complete." : paint("**** Host preparation completed successfully ****", "32"))
             } else if summary.interrupted {
-                lines.append(paint("Interrupted. Run the same command again to continue; completed steps cost nothing.", "33"))
+                lines.append(
+                    paint("Interrupted. Run the same command again to continue; completed steps cost nothing.", "33"))
             } else {
-                lines.append(paint("Deploy failed. Fix the error above and run the same command again; completed steps are not redone.", "31"))
+                lines.append(
+                    paint(
+                        "Deploy failed. Fix the error above and run the same command again; completed steps are not redone.",
+                        "31"))
             }
             lines.append("Logs: \(log) (summary.json, one log per host)")
             emit(lines)

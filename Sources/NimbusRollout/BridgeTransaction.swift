@@ -54,8 +54,9 @@ public struct BridgeTransaction: Sendable {
         let sourceName = source?.name
         gateway = facts.defaultRoutes.first { $0.device == sourceName || $0.device == spec.name }?.gateway
         carriesConnection =
-            spec.port != nil && facts.connectedAddress.map { address in held.contains { $0.address == address } }
-            ?? false
+            spec.port != nil
+            && facts.connectedAddress.map { address in held.contains { $0.address == address } }
+                ?? false
     }
 
     /// Distribution packages the configuration style needs.
@@ -87,7 +88,8 @@ public struct BridgeTransaction: Sendable {
         if let port {
             let portFile = ["[Match]", "Name=\(port)", "", "[Network]", "Bridge=\(bridge)", "LinkLocalAddressing=no"]
             files.append(
-                File(path: "/etc/systemd/network/05-nimbus-\(port).network", content: Self.text(portFile), mode: "0644"))
+                File(path: "/etc/systemd/network/05-nimbus-\(port).network", content: Self.text(portFile), mode: "0644")
+            )
         }
         return files
     }
@@ -130,7 +132,8 @@ public struct BridgeTransaction: Sendable {
         ]
         if let port {
             var portLines = [
-                "DEVICE=\(port)", "TYPE=Ethernet", "ONBOOT=yes", "NM_CONTROLLED=no", "BOOTPROTO=none", "BRIDGE=\(bridge)",
+                "DEVICE=\(port)", "TYPE=Ethernet", "ONBOOT=yes", "NM_CONTROLLED=no", "BOOTPROTO=none",
+                "BRIDGE=\(bridge)",
             ]
             if let mac { portLines.append("HWADDR=\(mac)") }
             files.append(

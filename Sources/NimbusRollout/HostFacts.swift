@@ -224,7 +224,8 @@ public enum FactsProbe {
             defaultRoutes: routes(text("routes")), virtualization: text("virt").isEmpty ? "none" : text("virt"),
             kvm: text("kvm") == "yes", hardwareVirtualization: (Int(text("cpu")) ?? 0) > 0,
             unitFiles: unitFiles,
-            activeUnits: Set(zip(units, lines("active")).filter { $0.1 == "active" }.map(\.0)), selinux: selinux.isEmpty ? nil : selinux,
+            activeUnits: Set(zip(units, lines("active")).filter { $0.1 == "active" }.map(\.0)),
+            selinux: selinux.isEmpty ? nil : selinux,
             paths: Set(lines("paths")), connectedAddress: ssh.count >= 3 ? String(ssh[2]) : nil,
             timeSync: timeSync(text("time")))
     }

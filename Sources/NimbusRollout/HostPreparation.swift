@@ -136,7 +136,8 @@ public struct HostPreparation: Sendable {
         resources.append(
             ResourceStep(
                 "time-sync/service",
-                .service(name: unit, enabled: true, running: true, restartOn: ["time-sync/package", "time-sync/config"])
+                .service(
+                    name: unit, enabled: true, running: true, restartOn: ["time-sync/package", "time-sync/config"])
             ))
         return PreparedStep(resources: resources)
     }
@@ -161,7 +162,8 @@ public struct HostPreparation: Sendable {
         if facts.paths.contains("/usr/sbin/ufw") {
             resources.append(
                 ResourceStep(
-                    "firewall/ufw", .command(run: "ufw --force disable", unless: "ufw status | grep -q 'Status: inactive'"))
+                    "firewall/ufw",
+                    .command(run: "ufw --force disable", unless: "ufw status | grep -q 'Status: inactive'"))
             )
         }
         return PreparedStep(resources: resources, note: resources.isEmpty ? "no firewall service on this host" : nil)
@@ -174,7 +176,8 @@ public struct HostPreparation: Sendable {
         var resources: [ResourceStep] = []
         if mode != "Disabled" {
             resources.append(
-                ResourceStep("selinux/now", .command(run: "setenforce 0", unless: "[ \"$(getenforce)\" != Enforcing ]")))
+                ResourceStep("selinux/now", .command(run: "setenforce 0", unless: "[ \"$(getenforce)\" != Enforcing ]"))
+            )
         }
         resources.append(
             ResourceStep(
@@ -212,7 +215,8 @@ public struct HostPreparation: Sendable {
                 + entry.names.joined(separator: " ")
         }
         return PreparedStep(resources: [
-            ResourceStep("hosts-file/block", .block(path: "/etc/hosts", marker: "hosts", content: lines.joined(separator: "\n")))
+            ResourceStep(
+                "hosts-file/block", .block(path: "/etc/hosts", marker: "hosts", content: lines.joined(separator: "\n")))
         ])
     }
 
@@ -225,11 +229,16 @@ public struct HostPreparation: Sendable {
         if bridgeNetfilter || !container {
             settingsList += [("net.bridge.bridge-nf-call-iptables", "1"), ("net.bridge.bridge-nf-call-ip6tables", "1")]
             resources.append(
-                ResourceStep("sysctl/modules-load", .file(path: "/etc/modules-load.d/nimbus.conf", content: "\(Self.header)\nbr_netfilter\n")))
+                ResourceStep(
+                    "sysctl/modules-load",
+                    .file(path: "/etc/modules-load.d/nimbus.conf", content: "\(Self.header)\nbr_netfilter\n")))
             resources.append(
-                ResourceStep("sysctl/br_netfilter", .command(run: "modprobe br_netfilter", unless: "[ -d /proc/sys/net/bridge ]")))
+                ResourceStep(
+                    "sysctl/br_netfilter", .command(run: "modprobe br_netfilter", unless: "[ -d /proc/sys/net/bridge ]")
+                ))
         } else {
-            note = "br_netfilter is not loaded and this host is a container (\(facts.virtualization)) that cannot load it: bridge netfilter sysctls left out"
+            note =
+                "br_netfilter is not loaded and this host is a container (\(facts.virtualization)) that cannot load it: bridge netfilter sysctls left out"
         }
         let file = ([Self.header] + settingsList.map { "\($0.0) = \($0.1)" }).joined(separator: "\n") + "\n"
         resources.append(ResourceStep("sysctl/file", .file(path: "/etc/sysctl.d/90-nimbus.conf", content: file)))
@@ -247,7 +256,9 @@ public struct HostPreparation: Sendable {
         for bridge in settings.bridges {
             let script = try BridgeTransaction(bridge: bridge, facts: facts)
             let path = "/var/lib/nimbus/bridges/\(bridge.name).sh"
-            resources.append(ResourceStep("bridges/\(bridge.name)-script", .file(path: path, content: script.render(), mode: "0700")))
+            resources.append(
+                ResourceStep("bridges/\(bridge.name)-script", .file(path: path, content: script.render(), mode: "0700"))
+            )
             let detached = script.carriesConnection
             resources.append(
                 ResourceStep(

@@ -28,12 +28,15 @@ extension PreparationSettings {
             ? file.bridgeMappings.map { mapping in
                 Bridge(
                     name: mapping.bridge.value,
-                    port: file.bridgeInterfaces.first { $0.bridge == mapping.bridge && mapped.contains($0.bridge.value) }?
-                        .interface.value)
+                    port: file.bridgeInterfaces.first {
+                        $0.bridge == mapping.bridge && mapped.contains($0.bridge.value)
+                    }?
+                    .interface.value)
             } : []
         return PreparationSettings(
             host: host, controller: file.controller.description, isController: file.controller.description == host,
-            ntpServers: file.hosts(.ntpServers).map(\.description), otherHosts: all.filter { $0 != host }, hostsEntries: entries,
+            ntpServers: file.hosts(.ntpServers).map(\.description), otherHosts: all.filter { $0 != host },
+            hostsEntries: entries,
             bridges: bridges)
     }
 }

@@ -72,7 +72,9 @@ public final class Rollout: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
-            if let data = try? encoder.encode(summary) { log.write("summary.json", String(decoding: data, as: UTF8.self)) }
+            if let data = try? encoder.encode(summary) {
+                log.write("summary.json", String(decoding: data, as: UTF8.self))
+            }
         }
         return summary
     }
@@ -167,8 +169,10 @@ struct HostRun {
 
     func log(_ text: String) { rollout.log?.append(host: host, text) }
 
-    func record(_ step: PlanStep, _ outcome: StepOutcome, _ detail: String, seconds: Double = 0,
-        resources: [ResourceResult] = []) {
+    func record(
+        _ step: PlanStep, _ outcome: StepOutcome, _ detail: String, seconds: Double = 0,
+        resources: [ResourceResult] = []
+    ) {
         let report = StepReport(
             host: host, step: step.name, summary: step.summary, outcome: outcome, detail: detail, seconds: seconds,
             resources: resources)
@@ -211,7 +215,9 @@ struct HostRun {
             executor = try rollout.connect(host)
         } catch {
             rollout.board.factsDone(host: host, facts: nil)
-            record(factsStep, .failed, "cannot reach the host: \(error.description)", seconds: Date().timeIntervalSince(started))
+            record(
+                factsStep, .failed, "cannot reach the host: \(error.description)",
+                seconds: Date().timeIntervalSince(started))
             recordRest(steps.dropFirst(), .blocked, "\(host) could not be reached")
             return
         }
@@ -225,7 +231,8 @@ struct HostRun {
             facts = try FactsProbe.parse(output.stdout)
         } catch let error as ExecutorError {
             rollout.board.factsDone(host: host, facts: nil)
-            record(factsStep, .failed, "reading facts: \(error.description)", seconds: Date().timeIntervalSince(started))
+            record(
+                factsStep, .failed, "reading facts: \(error.description)", seconds: Date().timeIntervalSince(started))
             recordRest(steps.dropFirst(), .blocked, "no facts from \(host)")
             return
         } catch {
@@ -235,7 +242,8 @@ struct HostRun {
             return
         }
         rollout.board.factsDone(host: host, facts: facts)
-        let factsNote = "\(facts.hostname): \(facts.osName), \(facts.virtualization == "none" ? "bare metal" : facts.virtualization), network by \(facts.networkStack.rawValue)"
+        let factsNote =
+            "\(facts.hostname): \(facts.osName), \(facts.virtualization == "none" ? "bare metal" : facts.virtualization), network by \(facts.networkStack.rawValue)"
         record(factsStep, .unchanged, factsNote, seconds: Date().timeIntervalSince(started))
 
         // Every host's facts are needed (names in /etc/hosts) before anything changes.
@@ -272,7 +280,9 @@ struct HostRun {
                     if failure.outcome == .interrupted {
                         recordRest(steps[index...], .interrupted, "interrupted before starting")
                     } else {
-                        recordRest(steps[index...], .blocked, "waits for \(failure.id), which \(Self.describe(failure.outcome))")
+                        recordRest(
+                            steps[index...], .blocked,
+                            "waits for \(failure.id), which \(Self.describe(failure.outcome))")
                     }
                     return
                 }
@@ -297,7 +307,8 @@ struct HostRun {
                 do {
                     prepared = try preparation.step(candidateKind)
                     if candidateKind == .hostsFile && !missingFacts.isEmpty {
-                        prepared.note = "without \(missingFacts.joined(separator: ", ")), whose name is unknown until it can be reached"
+                        prepared.note =
+                            "without \(missingFacts.joined(separator: ", ")), whose name is unknown until it can be reached"
                     }
                 } catch {
                     if batch.isEmpty {
@@ -344,16 +355,21 @@ struct HostRun {
             let script = PhaseScript(
                 steps: resources, packageManager: packageManager, checkOnly: rollout.options.dryRun
             ).render()
-            log("sending \(names.joined(separator: ", ")) (\(resources.count) resources):\n\(RunLog.elidingPayloads(script))")
+            log(
+                "sending \(names.joined(separator: ", ")) (\(resources.count) resources):\n\(RunLog.elidingPayloads(script))"
+            )
             do {
                 let output = try executor.run(
                     "sh -s", input: script, timeout: rollout.options.stepTimeout * Double(batch.count))
-                log("exit \(output.status)\n\(output.stdout)\(output.stderr.isEmpty ? "" : "stderr:\n" + output.stderr)")
+                log(
+                    "exit \(output.status)\n\(output.stdout)\(output.stderr.isEmpty ? "" : "stderr:\n" + output.stderr)"
+                )
                 results = PhaseScript.results(from: output.stdout)
                 times = PhaseScript.groupTimes(from: output.stdout)
                 if output.status != 0 && !results.contains(where: { $0.outcome == .failed }) {
                     let lastLines = output.stderr.split(separator: "\n").suffix(3).joined(separator: " / ")
-                    failure = "the script ended with status \(output.status)" + (lastLines.isEmpty ? "" : ": \(lastLines)")
+                    failure =
+                        "the script ended with status \(output.status)" + (lastLines.isEmpty ? "" : ": \(lastLines)")
                 }
             } catch {
                 failure = error.description
@@ -374,12 +390,15 @@ struct HostRun {
                 record(step, .failed, "\(failed.id): \(failed.detail)", seconds: seconds, resources: mine)
                 ok = false
             } else if mine.count < ids.count {
-                record(step, .failed, failure ?? "the host stopped before this step finished", seconds: seconds, resources: mine)
+                record(
+                    step, .failed, failure ?? "the host stopped before this step finished", seconds: seconds,
+                    resources: mine)
                 ok = false
             } else {
                 var changed = mine.filter { $0.outcome == .changed }
                 var outcome: StepOutcome = changed.isEmpty ? .unchanged : .changed
-                var detail = changed.isEmpty ? (prepared.note ?? "in place") : changed.map(\.detail).joined(separator: "; ")
+                var detail =
+                    changed.isEmpty ? (prepared.note ?? "in place") : changed.map(\.detail).joined(separator: "; ")
                 if let note = prepared.note, !changed.isEmpty { detail += " (\(note))" }
                 if !rollout.options.dryRun, !prepared.transactions.isEmpty,
                     changed.contains(where: { $0.detail.contains("transaction") || $0.detail == "done" })
@@ -416,7 +435,8 @@ struct HostRun {
                     let text = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                     log("confirm \(script): \(text) \(output.stderr)")
                     guard text == "committed" else {
-                        return .failure(ExecutorError("the bridge transaction \(script) ended '\(text)' instead of committing"))
+                        return .failure(
+                            ExecutorError("the bridge transaction \(script) ended '\(text)' instead of committing"))
                     }
                     outcomes.append("reconnected and committed")
                 }

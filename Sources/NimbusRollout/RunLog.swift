@@ -16,7 +16,8 @@ public final class RunLog: Sendable {
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         let stamp = formatter.string(from: now)
         let manager = FileManager.default
-        try manager.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try manager.createDirectory(
+            atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var candidate = "\(root)/\(stamp)"
         var suffix = 2
         while true {
@@ -24,7 +25,7 @@ public final class RunLog: Sendable {
                 try manager.createDirectory(
                     atPath: candidate, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
                 break
-            } catch where manager.fileExists(atPath: candidate) {
+            } catch  where manager.fileExists(atPath: candidate) {
                 candidate = "\(root)/\(stamp)-\(suffix)"
                 suffix += 1
             }
@@ -35,7 +36,8 @@ public final class RunLog: Sendable {
         let link = "\(root)/latest"
         let temporary = "\(root)/.latest-\(getpid())"
         try? manager.removeItem(atPath: temporary)
-        try manager.createSymbolicLink(atPath: temporary, withDestinationPath: URL(fileURLWithPath: candidate).lastPathComponent)
+        try manager.createSymbolicLink(
+            atPath: temporary, withDestinationPath: URL(fileURLWithPath: candidate).lastPathComponent)
         guard rename(temporary, link) == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 
@@ -46,13 +48,15 @@ public final class RunLog: Sendable {
     /// Writes a whole file in the run directory (masked).
     public func write(_ name: String, _ text: String) {
         let path = "\(directory)/\(name)"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(mask(text).utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: path, contents: Data(mask(text).utf8), attributes: [.posixPermissions: 0o600])
     }
 
     /// Appends a timestamped entry to a host's log.
     public func append(host: String, _ text: String) {
         let path = "\(directory)/\(Self.fileName(host)).log"
-        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        let stamp = ISO8601DateFormatter.string(
+            from: Date(), timeZone: .current, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
         let entry = mask("[\(stamp)] " + text + (text.hasSuffix("\n") ? "" : "\n"))
         lock.withLock {
             if let handle = FileHandle(forWritingAtPath: path) {
@@ -60,7 +64,8 @@ public final class RunLog: Sendable {
                 handle.write(Data(entry.utf8))
                 try? handle.close()
             } else {
-                _ = FileManager.default.createFile(atPath: path, contents: Data(entry.utf8), attributes: [.posixPermissions: 0o600])
+                _ = FileManager.default.createFile(
+                    atPath: path, contents: Data(entry.utf8), attributes: [.posixPermissions: 0o600])
             }
         }
     }

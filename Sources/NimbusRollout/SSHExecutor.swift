@@ -97,7 +97,9 @@ public final class SSHExecutor: RemoteExecutor {
                 retry = true
             }
         }
-        guard let key = settings.publicKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else { return }
+        guard let key = settings.publicKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
+            return
+        }
         let install = """
             umask 077; mkdir -p ~/.ssh && touch ~/.ssh/authorized_keys &&
             { grep -qxF "$(cat)" ~/.ssh/authorized_keys 2>/dev/null || printf '%s\\n' \(SSH.shellQuoted(key)) >> ~/.ssh/authorized_keys; }

@@ -128,13 +128,16 @@ extension IntegrationTests {
             #expect(reboot.status == 0, "\(reboot.text)")
             var bridge = Output(status: 1, stdout: "", stderr: "")
             for _ in 0..<20 {
-                bridge = try ssh("node2", "basename $(readlink /sys/class/net/eth1/master); ip -br -4 addr show dev br-ex")
+                bridge = try ssh(
+                    "node2", "basename $(readlink /sys/class/net/eth1/master); ip -br -4 addr show dev br-ex")
                 if bridge.stdout.contains("10.245.0.12/24") { break }
                 Thread.sleep(forTimeInterval: 0.5)
             }
             #expect(bridge.stdout.hasPrefix("br-ex\n") && bridge.stdout.contains("10.245.0.12/24"), "\(bridge.text)")
             let kept = try ssh(
-                "node2", "grep -c 'BEGIN NIMBUS hosts' /etc/hosts; grep -c '^server 10.244.0.11' /etc/chrony/chrony.conf; systemctl is-active chrony")
+                "node2",
+                "grep -c 'BEGIN NIMBUS hosts' /etc/hosts; grep -c '^server 10.244.0.11' /etc/chrony/chrony.conf; systemctl is-active chrony"
+            )
             #expect(kept.stdout == "1\n1\nactive\n", "\(kept.text)")
         }
 
@@ -161,17 +164,21 @@ extension IntegrationTests {
             let file = try answers(["CONFIG_COMPUTE_HOSTS": "10.244.0.13,10.244.0.99"])
             let output = try deploy(file, "--connect-timeout", "2")
             #expect(output.status == 1)
-            #expect(output.stdout.contains("ERROR 10.244.0.99 prepare.facts: cannot reach the host"), "\(output.stdout)")
+            #expect(
+                output.stdout.contains("ERROR 10.244.0.99 prepare.facts: cannot reach the host"), "\(output.stdout)")
             #expect(output.stdout.contains("(log: \(Self.logs)/"), "\(output.stdout)")
             for host in ["10.244.0.11", "10.244.0.12", "10.244.0.13", "10.244.0.14"] {
-                #expect(output.stdout.contains("\(host)  prepare.sysctl           [ DONE ]"), "\(host): \(output.stdout)")
+                #expect(
+                    output.stdout.contains("\(host)  prepare.sysctl           [ DONE ]"), "\(host): \(output.stdout)")
             }
         }
 
         @Test("Ctrl-C stops gracefully: no half-written file anywhere, and a re-run completes")
         func interrupt() throws {
             try up()
-            for node in Self.nodes { _ = try ssh(node, "rm -f /etc/sysctl.d/90-nimbus.conf /etc/modules-load.d/nimbus.conf") }
+            for node in Self.nodes {
+                _ = try ssh(node, "rm -f /etc/sysctl.d/90-nimbus.conf /etc/modules-load.d/nimbus.conf")
+            }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: nimbusBinary())
             process.arguments = ["deploy", Self.answers, "--log-root", Self.logs]
@@ -201,7 +208,8 @@ extension IntegrationTests {
             let output = try deploy(file)
             #expect(output.status == 0, "\(output.text)")
             #expect(output.stdout.contains("reconnected and committed"), "\(output.stdout)")
-            let state = try ssh("node4", "basename $(readlink /sys/class/net/eth0/master); ip -br -4 addr show dev br-ex")
+            let state = try ssh(
+                "node4", "basename $(readlink /sys/class/net/eth0/master); ip -br -4 addr show dev br-ex")
             #expect(state.stdout.hasPrefix("br-ex\n") && state.stdout.contains("\(node4)/24"), "\(state.text)")
             let again = try deploy(file)
             #expect(again.stdout.contains(" 0 changed,"), "\(again.stdout)")
@@ -228,8 +236,11 @@ extension IntegrationTests.DeployIntegrationTests {
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("--ask-password"), "\(refused.stdout)")
         let process = try run(
-            ["env", "NIMBUS_ROOT_PASSWORD=nimbus-test-pw", nimbusBinary(), "deploy", Self.answers, "--log-root", Self.logs,
-             "--ask-password"], timeout: 300)
+            [
+                "env", "NIMBUS_ROOT_PASSWORD=nimbus-test-pw", nimbusBinary(), "deploy", Self.answers, "--log-root",
+                Self.logs,
+                "--ask-password",
+            ], timeout: 300)
         #expect(process.status == 0, "\(process.text)")
         let again = try deploy()
         #expect(again.status == 0, "key not installed: \(again.text)")

@@ -40,7 +40,9 @@ struct FactsTests {
 
     @Test("Truncated output and unknown systems are refused clearly")
     func refusals() throws {
-        #expect(throws: FactsProbe.ParseError.missingSection("end")) { try FactsProbe.parse("@@os-release\nID=debian\n") }
+        #expect(throws: FactsProbe.ParseError.missingSection("end")) {
+            try FactsProbe.parse("@@os-release\nID=debian\n")
+        }
         #expect(throws: FactsProbe.ParseError.self) {
             try FactsProbe.parse("@@os-release\nID=alpine\nPRETTY_NAME=\"Alpine Linux v3.20\"\n@@end\n")
         }

@@ -58,20 +58,24 @@ struct PreparationGoldenTests {
             PreparationSettings(
                 host: "10.251.0.13", controller: "10.251.0.11", isController: false, ntpServers: [],
                 otherHosts: ["10.251.0.11"],
-                hostsEntries: [.init(address: "10.251.0.11", names: ["node1"]), .init(address: "10.251.0.13", names: ["node3"])],
+                hostsEntries: [
+                    .init(address: "10.251.0.11", names: ["node1"]), .init(address: "10.251.0.13", names: ["node3"]),
+                ],
                 bridges: [.init(name: "br-ex", port: "eth1")])
         ),
         (
             "debian12-ifupdown", "network node with ifupdown and ufw, br-ex on ens4",
             PreparationSettings(
                 host: "192.168.10.12", controller: "192.168.10.11", isController: false, ntpServers: [],
-                otherHosts: ["192.168.10.11"], hostsEntries: hostsEntries, bridges: [.init(name: "br-ex", port: "ens4")])
+                otherHosts: ["192.168.10.11"], hostsEntries: hostsEntries, bridges: [.init(name: "br-ex", port: "ens4")]
+            )
         ),
         (
             "rocky9-networkmanager", "EL9 network node: NetworkManager keyfiles, DHCP on the port, SELinux enforcing",
             PreparationSettings(
                 host: "192.168.10.12", controller: "192.168.10.11", isController: false, ntpServers: [],
-                otherHosts: ["192.168.10.11"], hostsEntries: hostsEntries, bridges: [.init(name: "br-ex", port: "eth1")])
+                otherHosts: ["192.168.10.11"], hostsEntries: hostsEntries, bridges: [.init(name: "br-ex", port: "eth1")]
+            )
         ),
         (
             "rocky8-network-scripts", "EL8 controller with NTP servers; br-ex on eth0, the SSH interface",
@@ -89,11 +93,13 @@ struct PreparationGoldenTests {
         let actual = "# \(title)\n" + describe(HostPreparation(facts: facts, settings: settings))
         let path = testsDirectory.appendingPathComponent("Fixtures/golden/\(name).txt")
         if ProcessInfo.processInfo.environment["NIMBUS_UPDATE_GOLDEN"] == "1" {
-            try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
             try actual.write(to: path, atomically: true, encoding: .utf8)
         }
         let expected = try String(contentsOf: path, encoding: .utf8)
-        #expect(actual == expected, "\(name) differs from its golden file; NIMBUS_UPDATE_GOLDEN=1 swift test rewrites it")
+        #expect(
+            actual == expected, "\(name) differs from its golden file; NIMBUS_UPDATE_GOLDEN=1 swift test rewrites it")
     }
 
     @Test("The bridge script is the same before and after the move, so a re-run changes nothing")

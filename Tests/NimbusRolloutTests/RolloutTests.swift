@@ -91,7 +91,8 @@ struct RolloutTests {
     }
 
     func run(
-        dryRun: Bool = false, fanOut: Int = 16, unreachable: Set<String> = [], failing: [String: [String: String]] = [:],
+        dryRun: Bool = false, fanOut: Int = 16, unreachable: Set<String> = [],
+        failing: [String: [String: String]] = [:],
         cancelFirst: Bool = false
     ) -> RolloutSummary {
         let recorder = recorder
@@ -162,7 +163,8 @@ struct RolloutTests {
     func unreachableController() {
         let summary = run(unreachable: ["10.0.0.1"])
         #expect(outcome(summary, "10.0.0.3", "prepare.time-sync") == .blocked)
-        let detail = summary.hosts.first { $0.host == "10.0.0.3" }?.steps.first { $0.step == "prepare.time-sync" }?.detail
+        let detail = summary.hosts.first { $0.host == "10.0.0.3" }?.steps.first { $0.step == "prepare.time-sync" }?
+            .detail
         #expect(detail?.contains("10.0.0.1:prepare.time-sync") == true)
     }
 
@@ -201,7 +203,9 @@ struct RolloutTests {
         let text = try String(contentsOfFile: "\(log.directory)/10.0.0.1.log", encoding: .utf8)
         #expect(!text.contains("secret-password"))
         #expect(text.contains("********"))
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/latest") == URL(fileURLWithPath: log.directory).lastPathComponent)
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/latest")
+                == URL(fileURLWithPath: log.directory).lastPathComponent)
         try FileManager.default.removeItem(atPath: root)
     }
 }
