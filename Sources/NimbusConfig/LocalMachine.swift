@@ -1,11 +1,12 @@
 import Foundation
+import NimbusModel
 
 /// Facts about the machine Nimbus runs on, read without contacting any host.
 public enum LocalMachine {
     /// The IPv4 address of the interface that carries the default route (the lowest
     /// metric in `/proc/net/route`), as Packstack picks its defaults. Nil without one.
     public static func defaultRouteAddress(routeTable: String = "/proc/net/route") -> String? {
-        guard let table = try? String(contentsOfFile: routeTable, encoding: .utf8) else { return nil }
+        guard let table = SystemFile.text(routeTable) else { return nil }
         var best: (interface: String, metric: Int)?
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })

@@ -1,9 +1,10 @@
 import Foundation
+import NimbusModel
 
 /// Reads `/proc/self/mountinfo`.
 enum Mounts {
     static func entries() -> [(mountPoint: String, type: String, options: String)] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = SystemFile.text("/proc/self/mountinfo") else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let halves = line.components(separatedBy: " - ")
             let left = halves[0].split(separator: " ")

@@ -1,4 +1,5 @@
 import Foundation
+import NimbusModel
 
 /// What the machine needs before a sandbox can start, checked up front so a missing piece
 /// is named, with the Debian package that brings it, before anything is changed.
@@ -48,7 +49,7 @@ public enum Requirements {
     }
 
     static func filesystems() -> String {
-        (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
+        SystemFile.text("/proc/filesystems") ?? ""
     }
 
     public static func inotifyLimit() -> Int? {

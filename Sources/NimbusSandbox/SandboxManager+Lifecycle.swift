@@ -1,4 +1,5 @@
 import Foundation
+import NimbusModel
 
 /// A node's state as the host sees it.
 public struct NodeStatus: Sendable, Codable, Equatable {
@@ -17,7 +18,7 @@ extension SandboxManager {
         let directory = paths.node(sandbox, node.name)
         guard let text = try? String(contentsOfFile: "\(directory)/supervisor.pid", encoding: .utf8),
             let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-            let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+            let commandLine = SystemFile.read("/proc/\(pid)/cmdline")
         else { return nil }
         let arguments = String(decoding: commandLine, as: UTF8.self)
         return arguments.contains("supervise.sh") && arguments.contains("\(directory)/node.env") ? pid : nil
@@ -147,7 +148,7 @@ enum NodeProcesses {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry in
             guard let pid = pid_t(entry), pid != getpid(),
-                let data = FileManager.default.contents(atPath: "/proc/\(entry)/mountinfo")
+                let data = SystemFile.read("/proc/\(entry)/mountinfo")
             else { return nil }
             let text = String(decoding: data, as: UTF8.self)
             let root = text.split(separator: "\n").first { $0.split(separator: " ").dropFirst(4).first == "/" }

@@ -59,7 +59,12 @@ extension SSH {
                     }
                 }
                 if libssh2_channel_eof(channel) != 0 { break }
-                if !progressed { try raw.waitForSocket(until: deadline) }
+                if !progressed {
+                    // While a long command is quiet, keep the connection alive (every 15 s).
+                    var next: Int32 = 0
+                    _ = libssh2_keepalive_send(session, &next)
+                    try raw.waitForSocket(until: deadline)
+                }
                 if Date() > deadline { throw .timeout("\(command) (still running)") }
             }
             while libssh2_channel_close(channel) == LIBSSH2_ERROR_EAGAIN { try raw.waitForSocket(until: deadline) }

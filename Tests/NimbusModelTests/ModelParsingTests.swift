@@ -104,3 +104,14 @@ struct ModelParsingTests {
         #expect((VNIRange(text) != nil) == valid)
     }
 }
+
+@Suite("System files")
+struct SystemFileTests {
+    @Test("procfs files are read whole, past the first page Foundation stops at")
+    func procfsWhole() throws {
+        let maps = try #require(SystemFile.text("/proc/self/maps"))
+        #expect(maps.utf8.count > 4096)
+        #expect(maps.hasSuffix("\n"))
+        #expect(SystemFile.read("/nonexistent/file") == nil)
+    }
+}

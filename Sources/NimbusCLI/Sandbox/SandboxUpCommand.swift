@@ -61,10 +61,14 @@ struct SandboxUpCommand: ParsableCommand {
             "Sandbox \(report.spec.name): \(report.spec.nodeCount) node\(report.spec.nodeCount == 1 ? "" : "s") up in \(String(format: "%.1f", report.seconds)) s"
         )
         printNodes(report.nodes)
-        let verb = report.answerFileWritten ? "Wrote" : "Kept"
-        print(
-            "\(verb) \(report.answerFile) (\(report.spec.layout.rawValue) layout). Next: nimbus plan \(report.answerFile)"
-        )
+        if report.answerFileWritten {
+            print("Wrote \(report.answerFile) (\(report.spec.layout.rawValue) layout).")
+        } else {
+            print(
+                "Kept the existing \(report.answerFile) (it holds passwords); delete it and run up again for a fresh \(report.spec.layout.rawValue)-layout file."
+            )
+        }
+        print("Next: nimbus deploy \(report.answerFile)")
         print("Reach a node: nimbus sandbox ssh node1 [command]")
     }
 }
