@@ -49,7 +49,9 @@ extension IntegrationTests {
 
         @Test("A first deploy prepares all four nodes; a second changes nothing", .timeLimit(.minutes(20)))
         func firstRunAndRerun() throws {
+            // Fresh node disks (the cached base stays): down, then delete the sandbox's directory.
             _ = try nimbus("sandbox", "down", "--name", Self.name)
+            try? FileManager.default.removeItem(atPath: "/var/lib/nimbus/sandbox/\(Self.name)")
             try? FileManager.default.removeItem(atPath: Self.answers)
             try up()
             let first = try deploy()
@@ -200,6 +202,10 @@ extension IntegrationTests {
         @Test("br-ex on the interface SSH uses (eth0) keeps the node reachable", .timeLimit(.minutes(5)))
         func bridgeOnSSHInterface() throws {
             try up()
+            // node4's eth0 as the sandbox made it: no bridge files, rebooted.
+            _ = try ssh("node4", "rm -f /etc/systemd/network/05-nimbus-*")
+            let reboot = try nimbus("sandbox", "reboot", "--name", Self.name, "node4", timeout: 120)
+            #expect(reboot.status == 0, "\(reboot.text)")
             let node4 = "10.244.0.14"
             let file = try answers([
                 "CONFIG_CONTROLLER_HOST": node4, "CONFIG_NETWORK_HOSTS": node4, "CONFIG_COMPUTE_HOSTS": node4,
