@@ -51,6 +51,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "NimbusIdentity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "NimbusRollout",
             dependencies: ["NimbusModel", "NimbusConfig", "NimbusPlan", "SSH"],
             swiftSettings: strict
@@ -89,6 +97,11 @@ let package = Package(
         .testTarget(
             name: "NimbusSandboxTests",
             dependencies: ["NimbusSandbox", "NimbusConfig", "NimbusModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusIdentityTests",
+            dependencies: ["NimbusIdentity", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .testTarget(
