@@ -57,14 +57,18 @@ test: lint unit integration
 	integ=$$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' .build/integration-tests.log | tail -n 1); \
 	echo "$$(( $${unit:-0} + $${integ:-0} )) passed, 0 failed"
 
+# The demo has a sandbox of its own ("demo", on 10.253/10.254), beside any other.
+DEMO := --name demo
 demo: build
-	$(SWIFT) run --skip-build nimbus sandbox up --nodes 1 --answer-file sandbox-answers.txt
-	$(SWIFT) run --skip-build nimbus deploy sandbox-answers.txt
-	$(SWIFT) run --skip-build nimbus sandbox ssh node1 "ip -br addr show br-ex; sed -n '/BEGIN NIMBUS/,/END NIMBUS/p' /etc/hosts; chronyc -n tracking | head -3"
+	$(SWIFT) run --skip-build nimbus sandbox up $(DEMO) --nodes 1 --answer-file demo-answers.txt \
+	  --management-network 10.253.0.0/24 --provider-network 10.254.0.0/24
+	$(SWIFT) run --skip-build nimbus deploy demo-answers.txt
+	$(SWIFT) run --skip-build nimbus sandbox ssh $(DEMO) node1 "ip -br addr show br-ex; sed -n '/BEGIN NIMBUS/,/END NIMBUS/p' /etc/hosts; chronyc -n tracking | head -3"
 	@echo
 	@echo "node1 is prepared for an all-in-one cloud (chrony, firewall, /etc/hosts, sysctls, br-ex)."
-	@echo "Run 'nimbus deploy sandbox-answers.txt' again: 0 changed. The bundled services arrive with"
-	@echo "the next issues. Reach the node: nimbus sandbox ssh node1. Remove it: nimbus sandbox down --purge"
+	@echo "Run 'nimbus deploy demo-answers.txt' again: 0 changed. The bundled services arrive with the"
+	@echo "next issues. Reach the node: nimbus sandbox ssh --name demo node1."
+	@echo "Remove it: nimbus sandbox down --name demo --purge"
 
 bench-tools: deps
 	@[ -x .venv/bin/pyinfra ] && [ -x .venv/bin/ansible-playbook ] || { python3 -m venv .venv && .venv/bin/pip install -q $(BENCH_PYPI); }

@@ -109,8 +109,9 @@ final class DeployPrinter: @unchecked Sendable {
             let changed = summary.count(.changed)
             let failed = summary.count(.failed)
             let changedWord = summary.dryRun ? "would change" : "changed"
+            let hostCount = summary.hosts.filter { !$0.steps.isEmpty }.count
             var counts =
-                "\(done.count) steps on \(summary.hosts.filter { !$0.steps.isEmpty }.count) hosts: \(changed) \(changedWord), \(summary.count(.unchanged)) unchanged, \(failed) failed"
+                "\(done.count) steps on \(hostCount) host\(hostCount == 1 ? "" : "s"): \(changed) \(changedWord), \(summary.count(.unchanged)) unchanged, \(failed) failed"
             if summary.count(.blocked) > 0 { counts += ", \(summary.count(.blocked)) not run (blocked)" }
             if summary.count(.interrupted) > 0 {
                 counts += ", \(summary.count(.interrupted)) not started (interrupted)"
