@@ -111,7 +111,7 @@ struct DeployCommand: ParsableCommand {
     }
 
     static func expand(_ path: String) -> String {
-        guard path.hasPrefix("~") else { return path }
+        guard path == "~" || path.hasPrefix("~/") else { return path }
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
         return home + path.dropFirst()
     }
@@ -145,17 +145,17 @@ final class Interrupt {
 /// Asks for a password on the terminal without echo: once for all hosts, again for a host
 /// that refuses it.
 final class PasswordPrompt: Sendable {
+    /// The password given for every host; held while asking, so prompts never interleave.
     private let remembered = Mutex<String?>(nil)
-    private let asking = Mutex(())
 
     func ask(host: String, retry: Bool) -> String? {
-        asking.withLock { _ in
-            if !retry, let known = remembered.withLock({ $0 }) { return known }
+        remembered.withLock { remembered in
+            if !retry, let known = remembered { return known }
             // For unattended runs, as sshpass's SSHPASS: taken once, never asked again.
             if let given = ProcessInfo.processInfo.environment["NIMBUS_ROOT_PASSWORD"] { return retry ? nil : given }
             let prompt = retry ? "root@\(host)'s password: " : "root password (for every host that refuses the key): "
             guard let password = Self.read(prompt: prompt) else { return nil }
-            if !retry { remembered.withLock { $0 = password } }
+            if !retry { remembered = password }
             return password
         }
     }

@@ -55,11 +55,17 @@ public struct PreparedStep: Sendable, Equatable {
     public var resources: [ResourceStep]
     /// Said when the step has nothing to do on this host (no SELinux, no firewall service, …).
     public var note: String?
-    /// Bridge transactions started detached (the host's SSH address moves): the scripts the
-    /// rollout confirms by reconnecting, or the host rolls them back by itself.
-    public var transactions: [String]
+    /// A bridge change started detached (the host's SSH address moves): when the resource
+    /// `resource` changed, the rollout reconnects and confirms `script`, or the host rolls
+    /// it back by itself.
+    public struct Transaction: Sendable, Equatable {
+        public var resource: String
+        public var script: String
+    }
 
-    public init(resources: [ResourceStep], note: String? = nil, transactions: [String] = []) {
+    public var transactions: [Transaction]
+
+    public init(resources: [ResourceStep], note: String? = nil, transactions: [Transaction] = []) {
         self.resources = resources
         self.note = note
         self.transactions = transactions
@@ -252,7 +258,7 @@ public struct HostPreparation: Sendable {
 
     func bridges() throws(PreparationError) -> PreparedStep {
         var resources: [ResourceStep] = []
-        var transactions: [String] = []
+        var transactions: [PreparedStep.Transaction] = []
         for bridge in settings.bridges {
             let script = try BridgeTransaction(bridge: bridge, facts: facts)
             let path = "/var/lib/nimbus/bridges/\(bridge.name).sh"
@@ -260,11 +266,11 @@ public struct HostPreparation: Sendable {
                 ResourceStep("bridges/\(bridge.name)-script", .file(path: path, content: script.render(), mode: "0700"))
             )
             let detached = script.carriesConnection
+            let id = "bridges/\(bridge.name)"
             resources.append(
                 ResourceStep(
-                    "bridges/\(bridge.name)",
-                    .command(run: "sh \(path) \(detached ? "start" : "apply")", unless: "sh \(path) check")))
-            if detached { transactions.append(path) }
+                    id, .command(run: "sh \(path) \(detached ? "start" : "apply")", unless: "sh \(path) check")))
+            if detached { transactions.append(.init(resource: id, script: path)) }
             if !script.packages.isEmpty && !resources.contains(where: { $0.id == "bridges/packages" }) {
                 resources.insert(ResourceStep("bridges/packages", .packages(script.packages)), at: 0)
             }

@@ -21,7 +21,6 @@ extension PreparationSettings {
             }
             return HostsEntry(address: address.description, names: withShort)
         }
-        let mapped = Set(file.bridgeMappings.map(\.bridge.value))
         let isNetworkHost = file.networkHosts.map(\.description).contains(host)
         let bridges: [Bridge] =
             isNetworkHost
@@ -29,7 +28,7 @@ extension PreparationSettings {
                 Bridge(
                     name: mapping.bridge.value,
                     port: file.bridgeInterfaces.first {
-                        $0.bridge == mapping.bridge && mapped.contains($0.bridge.value)
+                        $0.bridge == mapping.bridge
                     }?
                     .interface.value)
             } : []

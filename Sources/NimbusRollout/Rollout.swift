@@ -210,15 +210,16 @@ struct HostRun {
         let factsStep = steps[0]
         emit(.activity(host: host, text: "connecting"))
         let started = Date()
+        func factsFailed(_ detail: String, rest: String) {
+            rollout.board.factsDone(host: host, facts: nil)
+            record(factsStep, .failed, detail, seconds: Date().timeIntervalSince(started))
+            recordRest(steps.dropFirst(), .blocked, rest)
+        }
         let executor: any RemoteExecutor
         do {
             executor = try rollout.connect(host)
         } catch {
-            rollout.board.factsDone(host: host, facts: nil)
-            record(
-                factsStep, .failed, "cannot reach the host: \(error.description)",
-                seconds: Date().timeIntervalSince(started))
-            recordRest(steps.dropFirst(), .blocked, "\(host) could not be reached")
+            factsFailed("cannot reach the host: \(error.description)", rest: "\(host) could not be reached")
             return
         }
         defer { executor.close() }
@@ -229,16 +230,9 @@ struct HostRun {
             let output = try executor.run(FactsProbe.script, input: nil, timeout: 30)
             log("facts:\n\(output.stdout)\(output.stderr)")
             facts = try FactsProbe.parse(output.stdout)
-        } catch let error as ExecutorError {
-            rollout.board.factsDone(host: host, facts: nil)
-            record(
-                factsStep, .failed, "reading facts: \(error.description)", seconds: Date().timeIntervalSince(started))
-            recordRest(steps.dropFirst(), .blocked, "no facts from \(host)")
-            return
         } catch {
-            rollout.board.factsDone(host: host, facts: nil)
-            record(factsStep, .failed, "\(error)", seconds: Date().timeIntervalSince(started))
-            recordRest(steps.dropFirst(), .blocked, "no facts from \(host)")
+            let detail = (error as? ExecutorError).map { "reading facts: \($0.description)" } ?? "\(error)"
+            factsFailed(detail, rest: "no facts from \(host)")
             return
         }
         rollout.board.factsDone(host: host, facts: facts)
@@ -262,8 +256,7 @@ struct HostRun {
         var index = 1
         while index < steps.count {
             let step = steps[index]
-            guard step.kind == .prepare, PreparationStep(rawValue: String(step.name.dropFirst("prepare.".count))) != nil
-            else {
+            guard Self.preparationStep(step) != nil else {
                 recordRest(steps[index...], .skipped, Self.notYet)
                 return
             }
@@ -296,9 +289,7 @@ struct HostRun {
             var cursor = index
             while cursor < steps.count {
                 let candidate = steps[cursor]
-                guard candidate.kind == .prepare,
-                    let candidateKind = PreparationStep(rawValue: String(candidate.name.dropFirst("prepare.".count)))
-                else { break }
+                guard let candidateKind = Self.preparationStep(candidate) else { break }
                 if cursor > index {
                     let needs = candidate.after.filter { !$0.hasPrefix("\(host):") }
                     if !needs.allSatisfy(rollout.board.isDone) { break }
@@ -328,6 +319,12 @@ struct HostRun {
             }
             index = cursor
         }
+    }
+
+    /// The preparation step a plan step names (`prepare.time-sync` → `.timeSync`); nil for
+    /// the steps this version does not carry out.
+    static func preparationStep(_ step: PlanStep) -> PreparationStep? {
+        step.kind == .prepare ? PreparationStep(rawValue: String(step.name.dropFirst("prepare.".count))) : nil
     }
 
     static func describe(_ outcome: StepOutcome) -> String {
@@ -380,8 +377,7 @@ struct HostRun {
         for (step, prepared) in batch {
             let ids = prepared.resources.map(\.id)
             let mine = results.filter { ids.contains($0.id) }
-            let group = String(step.name.dropFirst("prepare.".count))
-            let seconds = times[group] ?? (batch.count == 1 ? elapsed : 0)
+            let seconds = Self.preparationStep(step).flatMap { times[$0.rawValue] } ?? (batch.count == 1 ? elapsed : 0)
             if !ok {
                 record(step, .blocked, "an earlier step on \(host) failed")
                 continue
@@ -395,15 +391,16 @@ struct HostRun {
                     resources: mine)
                 ok = false
             } else {
-                var changed = mine.filter { $0.outcome == .changed }
+                let changed = mine.filter { $0.outcome == .changed }
                 var outcome: StepOutcome = changed.isEmpty ? .unchanged : .changed
                 var detail =
                     changed.isEmpty ? (prepared.note ?? "in place") : changed.map(\.detail).joined(separator: "; ")
                 if let note = prepared.note, !changed.isEmpty { detail += " (\(note))" }
-                if !rollout.options.dryRun, !prepared.transactions.isEmpty,
-                    changed.contains(where: { $0.detail.contains("transaction") || $0.detail == "done" })
-                {
-                    switch confirm(prepared.transactions, on: executor) {
+                let started = prepared.transactions.filter { transaction in
+                    changed.contains { $0.id == transaction.resource }
+                }
+                if !rollout.options.dryRun && !started.isEmpty {
+                    switch confirm(started.map(\.script), on: executor) {
                     case .success(let text):
                         detail += "; \(text)"
                     case .failure(let error):
@@ -411,7 +408,6 @@ struct HostRun {
                         detail = error.description
                         ok = false
                     }
-                    changed = []
                 }
                 record(step, outcome, detail, seconds: seconds, resources: mine)
             }

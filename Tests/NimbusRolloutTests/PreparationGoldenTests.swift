@@ -20,7 +20,7 @@ func describe(_ preparation: HostPreparation) -> String {
         do {
             let prepared = try preparation.step(step)
             if let note = prepared.note { out += "note: \(note)\n" }
-            for transaction in prepared.transactions { out += "detached transaction: \(transaction)\n" }
+            for transaction in prepared.transactions { out += "detached transaction: \(transaction.script)\n" }
             for resource in prepared.resources {
                 switch resource.resource {
                 case .file(let path, let content, let mode, let owner, let group):
