@@ -36,13 +36,33 @@ extension SSH {
                     throw .hostKeyUnknown(host: host, fingerprint: presented, knownHosts: policy.knownHosts)
                 }
                 let name = port == 22 ? host : "[\(host)]:\(port)"
-                let added = libssh2_knownhost_addc(
-                    hosts, name, nil, key, length, "nimbus", 6, typeMask, nil)
-                guard added == 0,
-                    libssh2_knownhost_writefile(hosts, policy.knownHosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0
+                var added: UnsafeMutablePointer<libssh2_knownhost>?
+                var line = [CChar](repeating: 0, count: 8192)
+                var lineLength = 0
+                guard libssh2_knownhost_addc(hosts, name, nil, key, length, "nimbus", 6, typeMask, &added) == 0,
+                    let added,
+                    libssh2_knownhost_writeline(
+                        hosts, added, &line, line.count, &lineLength, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0
                 else { throw .handshake("cannot record \(host)'s key in \(policy.knownHosts): \(raw.lastError())") }
+                try append(line: Array(line.prefix(lineLength).map { UInt8(bitPattern: $0) }), to: policy.knownHosts)
             default:
                 throw .handshake("cannot check \(host)'s host key: \(raw.lastError())")
+            }
+        }
+
+        /// Appends one line under an exclusive lock: sessions to many hosts accept their keys
+        /// at once, and rewriting the whole file from each would lose all but the last.
+        static func append(line: [UInt8], to path: String) throws(SSH.Error) {
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw .handshake("cannot open \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            flock(fd, LOCK_EX)
+            defer { flock(fd, LOCK_UN) }
+            var bytes = line
+            if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == bytes.count else {
+                throw .handshake("cannot append to \(path): \(String(cString: strerror(errno)))")
             }
         }
 
