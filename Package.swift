@@ -10,12 +10,17 @@ let package = Package(
     name: "Nimbus",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "nimbus", targets: ["nimbus"])
+        .executable(name: "nimbus", targets: ["nimbus"]),
+        .executable(name: "nimbus-server", targets: ["nimbus-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Layer 1: C system libraries.
@@ -51,14 +56,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "NimbusIdentity",
-            dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ],
-            swiftSettings: strict
-        ),
-        .target(
             name: "NimbusRollout",
             dependencies: ["NimbusModel", "NimbusConfig", "NimbusPlan", "SSH"],
             swiftSettings: strict
@@ -71,10 +68,48 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Layer 4: service libraries: shared OpenStack HTTP plumbing, then one per service.
+        .target(
+            name: "NimbusServiceKit",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "NimbusIdentity",
+            dependencies: [
+                "NimbusServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "NimbusServer",
+            dependencies: [
+                "NimbusServiceKit", "NimbusIdentity",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Layer 5: executables only parse arguments and call libraries.
         .executableTarget(
             name: "nimbus",
             dependencies: ["NimbusCLI"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "nimbus-server",
+            dependencies: ["NimbusServer"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -101,7 +136,15 @@ let package = Package(
         ),
         .testTarget(
             name: "NimbusIdentityTests",
-            dependencies: ["NimbusIdentity", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "NimbusIdentity", "NimbusServiceKit", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusServiceKitTests",
+            dependencies: ["NimbusServiceKit", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .testTarget(

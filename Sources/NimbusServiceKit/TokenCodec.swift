@@ -26,8 +26,10 @@ public struct TokenClaims: Sendable, Equatable {
     public var userID: String
     public var scope: Scope
     public var methods: Methods
-    /// Whole seconds since 1970.
+    /// Milliseconds since 1970: a password change revokes what was issued before it, even
+    /// within the same second.
     public var issuedAt: Int64
+    /// Whole seconds since 1970.
     public var expiresAt: Int64
     /// 16 random bytes naming this token (and the tokens rescoped from it) for revocation.
     public var auditID: [UInt8]
