@@ -1,5 +1,5 @@
 # Nimbus — every set-up step a fresh Debian 12 machine with the Swift toolchain needs.
-#   make demo   build, bring up a one-node sandbox host and prepare it for an all-in-one cloud
+#   make demo   build, bring up a one-node sandbox host and deploy an all-in-one cloud on it
 #   make test   lint, build and run every test
 #   make bench  benchmarks (bench/RESULTS.md records their figures)
 
@@ -9,8 +9,12 @@ APT_STAMP  := .build/.apt-stamp
 APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv
 # The tools the deploy benchmark compares against, from PyPI into .venv.
 BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
+# The stock OpenStack client the tests and the demo use, from PyPI into .venv.
+CLIENT_PYPI  := python-openstackclient==10.5.0
+# nimbus-server as shipped to hosts: release, static Swift runtime, its own build folder.
+SERVER_BIN   := .build-server/release/nimbus-server
 
-.PHONY: all build release test unit integration lint format docs demo bench bench-tools deps clean
+.PHONY: all build release server clients test unit integration lint format docs demo bench bench-tools deps clean
 
 all: build
 
@@ -31,6 +35,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product nimbus
 
+server: deps
+	$(SWIFT) build --scratch-path .build-server -c release --static-swift-stdlib --product nimbus-server -Xlinker -s
+
+clients:
+	@[ -x .venv/bin/openstack ] || { [ -x .venv/bin/python ] || python3 -m venv .venv; .venv/bin/pip install -q $(CLIENT_PYPI); }
+
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
@@ -46,9 +56,9 @@ unit: deps
 	@grep -q "Test run with .* passed" .build/unit-tests.log
 
 # Integration tests drive the built nimbus on real sandbox nodes: root only.
-integration: deps
+integration: deps server clients
 	$(SWIFT) build --build-tests
-	NIMBUS_INTEGRATION=1 $(SWIFT) test --skip-build --disable-xctest --filter NimbusIntegrationTests 2>&1 \
+	NIMBUS_INTEGRATION=1 NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) OPENSTACK=$(CURDIR)/.venv/bin/openstack $(SWIFT) test --skip-build --disable-xctest --filter NimbusIntegrationTests 2>&1 \
 	  | tee .build/integration-tests.log
 	@grep -q "Test run with .* passed" .build/integration-tests.log
 
@@ -59,15 +69,17 @@ test: lint unit integration
 
 # The demo has a sandbox of its own ("demo", on 10.253/10.254), beside any other.
 DEMO := --name demo
-demo: build
+demo: build server clients
 	$(SWIFT) run --skip-build nimbus sandbox up $(DEMO) --nodes 1 --answer-file demo-answers.txt \
 	  --management-network 10.253.0.0/24 --provider-network 10.254.0.0/24
-	$(SWIFT) run --skip-build nimbus deploy demo-answers.txt
-	$(SWIFT) run --skip-build nimbus sandbox ssh $(DEMO) node1 "ip -br addr show br-ex; sed -n '/BEGIN NIMBUS/,/END NIMBUS/p' /etc/hosts; chronyc -n tracking | head -3"
+	NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) $(SWIFT) run --skip-build nimbus deploy demo-answers.txt
+	. ./keystonerc_admin && .venv/bin/openstack token issue -f value -c expires -c project_id && \
+	  .venv/bin/openstack catalog list
 	@echo
-	@echo "node1 is prepared for an all-in-one cloud (chrony, firewall, /etc/hosts, sysctls, br-ex)."
-	@echo "Run 'nimbus deploy demo-answers.txt' again: 0 changed. The bundled services arrive with the"
-	@echo "next issues. Reach the node: nimbus sandbox ssh --name demo node1."
+	@echo "The cloud on sandbox node1 (10.253.0.11) is up. Use it:"
+	@echo "  . .venv/bin/activate && . ./keystonerc_admin && openstack project list"
+	@echo "Check it: nimbus status demo-answers.txt   (the binary: .build/debug/nimbus)"
+	@echo "Reach the node: nimbus sandbox ssh --name demo node1"
 	@echo "Remove it: nimbus sandbox down --name demo --purge"
 
 bench-tools: deps

@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "NimbusModel", "NimbusConfig", "NimbusPlan", "NimbusSandbox", "NimbusRollout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -94,7 +95,7 @@ let package = Package(
         .target(
             name: "NimbusServer",
             dependencies: [
-                "NimbusServiceKit", "NimbusIdentity",
+                "NimbusServiceKit", "NimbusIdentity", "NimbusModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +110,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "nimbus-server",
-            dependencies: ["NimbusServer"],
+            dependencies: ["NimbusServer", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

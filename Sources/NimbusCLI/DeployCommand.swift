@@ -9,12 +9,16 @@ import Synchronization
 struct DeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
-        abstract: "Prepare every host of an answer file (chrony, firewall, SELinux, /etc/hosts, sysctls, br-ex).",
+        abstract: "Prepare every host of an answer file and install the Nimbus services on it.",
         discussion: """
             Hosts are worked on in parallel over SSH, each step reported as it finishes. Every run \
             is logged under /var/tmp/nimbus/<timestamp>/ (per-host logs, the plan, summary.json; \
             'latest' points at the newest). A second run changes nothing and says '0 changed'. \
-            Service installation (packages, nimbus-server) is not carried out yet.
+            The nimbus-server binary is shipped to each host that needs it (only when its checksum \
+            differs), each service gets /etc/nimbus/<service>.conf and a systemd unit, is started \
+            and health-checked; the identity service is bootstrapped and keystonerc_admin written \
+            beside the answer file and in root's home on the controller. The run ends with \
+            'nimbus status'. Services other than identity are skipped until they land.
             """
     )
 
@@ -48,6 +52,12 @@ struct DeployCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where run logs go.", valueName: "dir"))
     var logRoot = RunLog.defaultRoot
 
+    @Option(
+        help: ArgumentHelp(
+            "The nimbus-server binary to ship (default: $NIMBUS_SERVER_BINARY, or built from this source tree).",
+            valueName: "path"))
+    var serverBinary: String?
+
     mutating func validate() throws {
         if file == nil && !hosts.allinone && hosts.installHosts == nil {
             throw ValidationError("give an answer file, or --allinone, or --install-hosts")
@@ -71,6 +81,7 @@ struct DeployCommand: ParsableCommand {
         log.write("plan.json", (try? plan.json()) ?? "")
         if let file { log.write("answers.txt", (try? String(contentsOfFile: file, encoding: .utf8)) ?? "") }
 
+        let delivery = try self.delivery(plan: plan, answers: answers)
         let printer = DeployPrinter(terminal: Console.stdoutIsTerminal, hosts: plan.hosts.map(\.host.description))
         let options = RolloutOptions(dryRun: dryRun, fanOut: fanOut, stepTimeout: stepTimeout)
         let rollout = Rollout(
@@ -80,7 +91,7 @@ struct DeployCommand: ParsableCommand {
                 return try SSHExecutor(host: host, settings: ssh)
             },
             settings: { host, facts in PreparationSettings.from(answers, host: host, facts: facts) },
-            events: { printer.handle($0) })
+            delivery: delivery, events: { printer.handle($0) })
         printer.start(plan: plan, dryRun: dryRun, log: log.directory)
         let interrupt = Interrupt {
             printer.note("Interrupted: the steps already sent finish; nothing new starts (Ctrl-C again to quit now).")
@@ -91,6 +102,54 @@ struct DeployCommand: ParsableCommand {
         printer.finish(summary, plan: plan, log: log.directory)
         if summary.interrupted { throw ExitCode(130) }
         if !summary.succeeded { throw ExitCode(1) }
+        guard !dryRun, let delivery else { return }
+        let rcPath =
+            URL(fileURLWithPath: file ?? FileManager.default.currentDirectoryPath + "/x").deletingLastPathComponent()
+            .appendingPathComponent("keystonerc_admin").path
+        guard
+            FileManager.default.createFile(
+                atPath: rcPath, contents: Data(delivery.keystonerc().utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CLIError("cannot write \(rcPath)") }
+        let report = CloudStatus(
+            answers: answers, plan: plan,
+            connect: { host throws(ExecutorError) in
+                if LocalExecutor.isLocal(host) { return LocalExecutor(host: host) }
+                return try SSHExecutor(host: host, settings: ssh)
+            }
+        ).check()
+        print("")
+        print(report.text(color: Console.stdoutIsTerminal))
+        print(
+            """
+
+             **** Installation completed successfully ******
+
+            Additional information:
+             * File \(rcPath) has been created; source it to use the cloud:
+                 source \(rcPath) && openstack token issue
+             * A copy is in /root/keystonerc_admin on the controller (\(answers.controller)).
+             * Check the cloud at any time with: nimbus status \(file ?? "")
+             * The installation log is in \(log.directory)
+            """)
+        if !report.healthy { throw ExitCode(1) }
+    }
+
+    /// The binary and templates the service steps need, when the plan has any.
+    func delivery(plan: Plan, answers: AnswerFile) throws -> ServiceDelivery? {
+        let steps = plan.hosts.flatMap(\.steps)
+        guard steps.contains(where: { $0.name == "install.nimbus-server" }) else { return nil }
+        let binary = try ServerBinary.load(explicit: serverBinary)
+        guard let directory = DataDirectory.locate("templates") else {
+            throw CLIError("cannot find the templates directory (set NIMBUS_TEMPLATES_DIR)")
+        }
+        var templates: [String: String] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasSuffix(".conf") || name.hasSuffix(".service") {
+            templates[name] = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+        }
+        return ServiceDelivery(
+            binary: binary.data, binarySHA256: binary.sha256, templates: templates, answers: answers,
+            installed: Set(plan.hosts.flatMap(\.services)))
     }
 
     func sshSettings(_ answers: AnswerFile) throws -> SSHSettings {

@@ -17,7 +17,8 @@ public struct NimbusCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            GenAnswerFileCommand.self, ValidateCommand.self, PlanCommand.self, DeployCommand.self, SandboxCommand.self,
+            GenAnswerFileCommand.self, ValidateCommand.self, PlanCommand.self, DeployCommand.self, StatusCommand.self,
+            SandboxCommand.self,
             DocsCommand.self,
         ]
     )

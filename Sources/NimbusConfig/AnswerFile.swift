@@ -39,6 +39,12 @@ public struct AnswerFile: Sendable {
 
     public func text(_ key: KeyDefinition) -> String { texts[key.name] ?? "" }
 
+    /// A password key's value; empty means CONFIG_DEFAULT_PASSWORD, as in Packstack.
+    public func password(_ key: KeyDefinition) -> String {
+        let own = text(key)
+        return own.isEmpty ? text(.defaultPassword) : own
+    }
+
     public func hosts(_ key: KeyDefinition) -> [HostAddress] {
         switch self[key] {
         case .hosts(let hosts): hosts

@@ -23,13 +23,18 @@ public struct BootstrapSpec: Sendable, Equatable {
         }
     }
 
+    public var adminUser: String
     public var adminPassword: String
     public var region: String
     public var catalog: [CatalogEntry]
     /// The demo project and user (`demo` / password), when the answer file provisions them.
     public var demoPassword: String?
 
-    public init(adminPassword: String, region: String, catalog: [CatalogEntry], demoPassword: String? = nil) {
+    public init(
+        adminUser: String = "admin", adminPassword: String, region: String, catalog: [CatalogEntry],
+        demoPassword: String? = nil
+    ) {
+        self.adminUser = adminUser
         self.adminPassword = adminPassword
         self.region = region
         self.catalog = catalog
@@ -48,7 +53,7 @@ public struct BootstrapSpec: Sendable, Equatable {
 
     public var json: JSON {
         [
-            "admin_password": .string(adminPassword), "region": .string(region),
+            "admin_user": .string(adminUser), "admin_password": .string(adminPassword), "region": .string(region),
             "demo_password": .optional(demoPassword),
             "catalog": .array(
                 catalog.map { entry in
@@ -79,7 +84,8 @@ public struct BootstrapSpec: Sendable, Equatable {
             catalog.append(.init(type: type, name: name, description: item["description"]?.string ?? "", urls: map))
         }
         return BootstrapSpec(
-            adminPassword: password, region: region, catalog: catalog, demoPassword: json["demo_password"]?.string)
+            adminUser: json["admin_user"]?.string ?? "admin", adminPassword: password, region: region, catalog: catalog,
+            demoPassword: json["demo_password"]?.string)
     }
 }
 
@@ -89,8 +95,19 @@ extension IdentityStore {
 
     /// Brings the store to `spec`; returns what it changed, one line each.
     @discardableResult
-    public func bootstrap(_ spec: BootstrapSpec, hasher: PasswordHasher = .standard) throws -> [String] {
+    public func bootstrap(_ spec: BootstrapSpec, hasher: PasswordHasher = .standard, dryRun: Bool = false) throws
+        -> [String]
+    {
         var changes: [String] = []
+        do {
+            try apply(spec, hasher: hasher, dryRun: dryRun, changes: &changes)
+        } catch is DryRunRollback {}
+        return changes
+    }
+
+    private struct DryRunRollback: Error {}
+
+    private func apply(_ spec: BootstrapSpec, hasher: PasswordHasher, dryRun: Bool, changes: inout [String]) throws {
         let adminHash = try hasher.hash(spec.adminPassword)
         let demoHash = try spec.demoPassword.map { try hasher.hash($0) }
         try write { db in
@@ -117,7 +134,7 @@ extension IdentityStore {
                 }
             }
             let admin = try ensure(
-                project: "admin", user: "admin", password: spec.adminPassword, hash: adminHash,
+                project: "admin", user: spec.adminUser, password: spec.adminPassword, hash: adminHash,
                 role: roleIDs["admin"], snapshot: snapshot, db: db, changes: &changes)
             // The admin holds admin on the system as well, as Keystone's bootstrap grants.
             if let role = roleIDs["admin"] {
@@ -164,8 +181,9 @@ extension IdentityStore {
                     }
                 }
             }
+            // A check leaves the database as it was: the transaction rolls back.
+            if dryRun { throw DryRunRollback() }
         }
-        return changes
     }
 
     /// A project, a user whose default it is with `password`, and `role` for the one on the
@@ -203,7 +221,8 @@ extension IdentityStore {
             changes.append("user \(userName)")
         }
         guard let user, let role else { return user?.id ?? "" }
-        let grant = Assignment(actorKind: .user, actorID: user.id, targetKind: .project, targetID: project.id, roleID: role)
+        let grant = Assignment(
+            actorKind: .user, actorID: user.id, targetKind: .project, targetID: project.id, roleID: role)
         if !snapshot.assignments.contains(grant) {
             try grant.insert(db)
             changes.append("role grant \(userName) on \(name)")

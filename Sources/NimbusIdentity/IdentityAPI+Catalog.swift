@@ -29,7 +29,8 @@ extension IdentityAPI {
         router.get("/") { request, _ in
             var headers = HTTPFields()
             headers[.location] = base(request) + "/"
-            return Response.json(["versions": ["values": [version(request)]]], status: .multipleChoices, headers: headers)
+            return Response.json(
+                ["versions": ["values": [version(request)]]], status: .multipleChoices, headers: headers)
         }
         router.get("/v3") { request, _ in Response.json(["version": version(request)]) }
     }
@@ -45,7 +46,8 @@ extension IdentityAPI {
             let snapshot = store.snapshot
             _ = try caller(request, snapshot: snapshot)
             let regions = filter(Array(snapshot.regions.values), request, ["parent_region_id": \.parentRegionID])
-            return list("regions", regions.sorted { $0.id < $1.id }.map { render($0, request) }, request, path: "/regions")
+            return list(
+                "regions", regions.sorted { $0.id < $1.id }.map { render($0, request) }, request, path: "/regions")
         }
         router.post("/v3/regions") { request, context in
             let snapshot = store.snapshot
@@ -97,7 +99,8 @@ extension IdentityAPI {
             _ = try admin(request, "list_services", snapshot: snapshot)
             let services = filter(Array(snapshot.services.values), request, ["type": \.type, "name": \.name])
             return list(
-                "services", services.sorted { ($0.type, $0.name) < ($1.type, $1.name) }.map { render($0, request) }, request,
+                "services", services.sorted { ($0.type, $0.name) < ($1.type, $1.name) }.map { render($0, request) },
+                request,
                 path: "/services")
         }
         router.post("/v3/services") { request, context in
@@ -106,7 +109,8 @@ extension IdentityAPI {
             let body = try member(try await self.body(request, context: context), "service")
             let service = Service(
                 id: Self.newID(), type: try body.required("type"), name: try body.text("name") ?? "",
-                description: try body.text("description", maxLength: 65535) ?? "", enabled: try body.flag("enabled") ?? true)
+                description: try body.text("description", maxLength: 65535) ?? "",
+                enabled: try body.flag("enabled") ?? true)
             try store.write { try service.insert($0) }
             return Response.json(["service": render(service, request)], status: .created)
         }
@@ -114,7 +118,10 @@ extension IdentityAPI {
             let snapshot = store.snapshot
             _ = try admin(request, "get_service", snapshot: snapshot)
             return Response.json(
-                ["service": render(try find(snapshot.services, try context.parameters.require("id"), "service"), request)])
+                [
+                    "service": render(
+                        try find(snapshot.services, try context.parameters.require("id"), "service"), request)
+                ])
         }
         router.patch("/v3/services/:id") { request, context in
             let snapshot = store.snapshot
@@ -148,7 +155,8 @@ extension IdentityAPI {
                 Array(snapshot.endpoints.values), request,
                 ["service_id": \.serviceID, "interface": \.interface, "region_id": \.regionID])
             return list(
-                "endpoints", endpoints.sorted { ($0.serviceID, $0.interface) < ($1.serviceID, $1.interface) }
+                "endpoints",
+                endpoints.sorted { ($0.serviceID, $0.interface) < ($1.serviceID, $1.interface) }
                     .map { render($0, request) }, request, path: "/endpoints")
         }
         router.post("/v3/endpoints") { request, context in

@@ -15,7 +15,8 @@ extension IdentityAPI {
                 domains = domains.filter { $0.id == caller.user.domainID }
             }
             domains = filter(domains, request, ["name": \.name, "enabled": { String($0.enabled) }])
-            return list("domains", domains.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/domains")
+            return list(
+                "domains", domains.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/domains")
         }
         router.post("/v3/domains") { request, context in
             let snapshot = store.snapshot
@@ -23,7 +24,8 @@ extension IdentityAPI {
             let body = try member(try await self.body(request, context: context), "domain")
             let domain = Domain(
                 id: Self.newID(), name: try body.required("name"),
-                description: try body.text("description", maxLength: 65535) ?? "", enabled: try body.flag("enabled") ?? true)
+                description: try body.text("description", maxLength: 65535) ?? "",
+                enabled: try body.flag("enabled") ?? true)
             try write("domain", "it is not permitted to have two domains with the same name: \(domain.name)") {
                 try domain.insert($0)
             }
@@ -60,7 +62,8 @@ extension IdentityAPI {
             try store.write { db in
                 for table in ["assignment"] {
                     try db.execute(
-                        sql: "DELETE FROM \(table) WHERE target_kind = 'domain' AND target_id = ?", arguments: [domain.id])
+                        sql: "DELETE FROM \(table) WHERE target_kind = 'domain' AND target_id = ?",
+                        arguments: [domain.id])
                 }
                 try db.execute(sql: "DELETE FROM user WHERE domain_id = ?", arguments: [domain.id])
                 try db.execute(sql: "DELETE FROM \"group\" WHERE domain_id = ?", arguments: [domain.id])
@@ -83,7 +86,9 @@ extension IdentityAPI {
                     "name": \.name, "domain_id": \.domainID, "enabled": { String($0.enabled) },
                     "parent_id": { $0.parentID ?? $0.domainID },
                 ])
-            return list("projects", projects.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/projects")
+            return list(
+                "projects", projects.sorted { $0.name < $1.name }.map { render($0, request) }, request,
+                path: "/projects")
         }
         router.post("/v3/projects") { request, context in
             let snapshot = store.snapshot
@@ -155,5 +160,3 @@ extension IdentityAPI {
         _ = try Project.deleteOne(db, key: id)
     }
 }
-
-

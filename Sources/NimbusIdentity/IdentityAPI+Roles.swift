@@ -15,7 +15,8 @@ extension IdentityAPI {
                 let wanted = name == "_member_" && snapshot.role(named: name) == nil ? "member" : name
                 roles = roles.filter { $0.name == wanted }
             }
-            return list("roles", roles.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/roles")
+            return list(
+                "roles", roles.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/roles")
         }
         router.post("/v3/roles") { request, context in
             let snapshot = store.snapshot
@@ -79,7 +80,9 @@ extension IdentityAPI {
             let snapshot = store.snapshot
             _ = try admin(request, "list_implied_roles", snapshot: snapshot)
             let prior = try find(snapshot.roles, try context.parameters.require("id"), "role")
-            let implied = snapshot.implied.filter { $0.priorRoleID == prior.id }.compactMap { snapshot.roles[$0.impliedRoleID] }
+            let implied = snapshot.implied.filter { $0.priorRoleID == prior.id }.compactMap {
+                snapshot.roles[$0.impliedRoleID]
+            }
             return Response.json([
                 "role_inference": [
                     "prior_role": render(prior, request),
@@ -132,7 +135,8 @@ extension IdentityAPI {
                         let implied = snapshot.implied.filter { $0.priorRoleID == prior.id }
                             .compactMap { snapshot.roles[$0.impliedRoleID] }.sorted { $0.name < $1.name }
                         return [
-                            "prior_role": render(prior, request), "implies": .array(implied.map { render($0, request) }),
+                            "prior_role": render(prior, request),
+                            "implies": .array(implied.map { render($0, request) }),
                         ]
                     }),
                 "links": link(request, "/role_inferences"),
@@ -192,7 +196,9 @@ extension IdentityAPI {
         _ actorKind: Assignment.ActorKind
     ) throws -> Response {
         let snapshot = store.snapshot
-        _ = try admin(request, method == .put ? "create_grant" : method == .delete ? "revoke_grant" : "check_grant", snapshot: snapshot)
+        _ = try admin(
+            request, method == .put ? "create_grant" : method == .delete ? "revoke_grant" : "check_grant",
+            snapshot: snapshot)
         let (target, actor) = try grantTarget(context, kind, actorKind, snapshot)
         let role = try find(snapshot.roles, try context.parameters.require("role"), "role")
         let assignment = Assignment(
@@ -202,10 +208,14 @@ extension IdentityAPI {
         case .put:
             try store.write { try assignment.save($0) }
         case .delete:
-            guard exists else { throw IdentityFault.notFound("role assignment", "\(role.id) for \(actor) on \(target)") }
+            guard exists else {
+                throw IdentityFault.notFound("role assignment", "\(role.id) for \(actor) on \(target)")
+            }
             try store.write { _ = try assignment.delete($0) }
         default:
-            guard exists else { throw IdentityFault.notFound("role assignment", "\(role.id) for \(actor) on \(target)") }
+            guard exists else {
+                throw IdentityFault.notFound("role assignment", "\(role.id) for \(actor) on \(target)")
+            }
         }
         return Response.empty()
     }
@@ -219,7 +229,8 @@ extension IdentityAPI {
         let roles = snapshot.assignments.filter {
             $0.targetKind == kind && $0.targetID == target && $0.actorKind == actorKind && $0.actorID == actor
         }.compactMap { snapshot.roles[$0.roleID] }.sorted { $0.name < $1.name }
-        return list("roles", roles.map { render($0, request) }, request, path: request.uri.path.dropFirst(3).description)
+        return list(
+            "roles", roles.map { render($0, request) }, request, path: request.uri.path.dropFirst(3).description)
     }
 
     /// `GET /v3/role_assignments` with Keystone's filters, `effective` (groups expanded to
@@ -245,7 +256,9 @@ extension IdentityAPI {
             rows = Array(expanded)
         }
         if let user = request.query("user.id") { rows = rows.filter { $0.actorKind == .user && $0.actorID == user } }
-        if let group = request.query("group.id") { rows = rows.filter { $0.actorKind == .group && $0.actorID == group } }
+        if let group = request.query("group.id") {
+            rows = rows.filter { $0.actorKind == .group && $0.actorID == group }
+        }
         if let project = request.query("scope.project.id") {
             rows = rows.filter { $0.targetKind == .project && $0.targetID == project }
         }
@@ -269,9 +282,11 @@ extension IdentityAPI {
                 switch row.targetKind {
                 case .project:
                     let project = snapshot.projects[row.targetID]
-                    members.append(("scope", ["project": named(row.targetID, project?.name, domain: project?.domainID)]))
+                    members.append(
+                        ("scope", ["project": named(row.targetID, project?.name, domain: project?.domainID)]))
                 case .domain:
-                    members.append(("scope", ["domain": named(row.targetID, snapshot.domains[row.targetID]?.name, domain: nil)]))
+                    members.append(
+                        ("scope", ["domain": named(row.targetID, snapshot.domains[row.targetID]?.name, domain: nil)]))
                 case .system:
                     members.append(("scope", ["system": ["all": true]]))
                 }
@@ -287,6 +302,9 @@ extension IdentityAPI {
                 members.append(("links", ["assignment": .string(base(request) + "/role_assignments")]))
                 return .object(members)
             }
-        return ["role_assignments": .array(items), "links": ["self": .string(base(request) + "/role_assignments"), "previous": nil, "next": nil]]
+        return [
+            "role_assignments": .array(items),
+            "links": ["self": .string(base(request) + "/role_assignments"), "previous": nil, "next": nil],
+        ]
     }
 }

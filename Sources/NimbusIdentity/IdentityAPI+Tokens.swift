@@ -127,7 +127,6 @@ extension IdentityAPI {
         let user: User
         var methodSet: TokenClaims.Methods = []
         var auditID = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        let issuedAt = nowMillis()
         var expiresAt = now() + settings.tokenExpiration
         if methods.contains("password") {
             methodSet.insert(.password)
@@ -159,6 +158,8 @@ extension IdentityAPI {
             throw IdentityFault(.unauthorized, "Unsupported authentication method: \(methods.joined(separator: ", ")).")
         }
         let scope = try resolveScope(auth["scope"], user: user, snapshot: snapshot)
+        // Issued after the password was checked: a password change during the check wins.
+        let issuedAt = max(nowMillis(), user.tokensValidAfter)
         let claims = TokenClaims(
             userID: user.id, scope: scope, methods: methodSet, issuedAt: issuedAt, expiresAt: expiresAt,
             auditID: auditID)
@@ -204,7 +205,9 @@ extension IdentityAPI {
         }
         if let project = scope["project"] {
             if let id = project["id"]?.string {
-                guard snapshot.projects[id] != nil else { throw IdentityFault(.unauthorized, "Could not find project: \(id).") }
+                guard snapshot.projects[id] != nil else {
+                    throw IdentityFault(.unauthorized, "Could not find project: \(id).")
+                }
                 return .project(id)
             }
             guard let name = project["name"]?.string else {

@@ -22,7 +22,8 @@ extension IdentityAPI {
             let users = filter(
                 Array(snapshot.users.values), request,
                 ["name": \.name, "domain_id": \.domainID, "enabled": { String($0.enabled) }])
-            return list("users", users.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/users")
+            return list(
+                "users", users.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/users")
         }
         router.post("/v3/users") { request, context in
             let snapshot = store.snapshot
@@ -94,7 +95,9 @@ extension IdentityAPI {
             let original = try body.required("original_password")
             let password = try body.required("password")
             let stored = user.passwordHash ?? ""
-            let matches = try await kdfPool.runIfActive { (try? PasswordHasher.verify(original, against: stored)) ?? false }
+            let matches = try await kdfPool.runIfActive {
+                (try? PasswordHasher.verify(original, against: stored)) ?? false
+            }
             guard matches else { throw IdentityFault.unauthorized(base(request)) }
             user.passwordHash = try await hash(password)
             user.tokensValidAfter = nowMillis()
@@ -106,7 +109,9 @@ extension IdentityAPI {
             let snapshot = store.snapshot
             let caller = try caller(request, snapshot: snapshot)
             let user = try find(snapshot.users, try context.parameters.require("id"), "user")
-            guard caller.isAdmin || caller.user.id == user.id else { throw IdentityFault.forbidden("list_user_projects") }
+            guard caller.isAdmin || caller.user.id == user.id else {
+                throw IdentityFault.forbidden("list_user_projects")
+            }
             let projects = filter(
                 snapshot.projectIDs(of: user.id).compactMap { snapshot.projects[$0] }, request,
                 ["name": \.name, "domain_id": \.domainID, "enabled": { String($0.enabled) }])
@@ -118,7 +123,9 @@ extension IdentityAPI {
             let snapshot = store.snapshot
             let caller = try caller(request, snapshot: snapshot)
             let user = try find(snapshot.users, try context.parameters.require("id"), "user")
-            guard caller.isAdmin || caller.user.id == user.id else { throw IdentityFault.forbidden("list_groups_for_user") }
+            guard caller.isAdmin || caller.user.id == user.id else {
+                throw IdentityFault.forbidden("list_groups_for_user")
+            }
             let groups = snapshot.groupIDs(of: user.id).compactMap { snapshot.groups[$0] }.sorted { $0.name < $1.name }
             return list("groups", groups.map { render($0, request) }, request, path: "/users/\(user.id)/groups")
         }
@@ -129,7 +136,8 @@ extension IdentityAPI {
             let snapshot = store.snapshot
             _ = try admin(request, "list_groups", snapshot: snapshot)
             let groups = filter(Array(snapshot.groups.values), request, ["name": \.name, "domain_id": \.domainID])
-            return list("groups", groups.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/groups")
+            return list(
+                "groups", groups.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/groups")
         }
         router.post("/v3/groups") { request, context in
             let snapshot = store.snapshot

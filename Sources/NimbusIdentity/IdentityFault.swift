@@ -34,7 +34,9 @@ public struct IdentityFault: ServiceFault, Equatable, CustomStringConvertible {
     public var response: Response {
         var headers: HTTPFields = [:]
         if let authenticateURI { headers[.wwwAuthenticate] = "Keystone uri=\"\(authenticateURI)\"" }
-        let body: JSON = ["error": ["code": .int(Int64(status.code)), "message": .string(message), "title": .string(title)]]
+        let body: JSON = [
+            "error": ["code": .int(Int64(status.code)), "message": .string(message), "title": .string(title)]
+        ]
         return .json(body, status: status, headers: headers)
     }
 

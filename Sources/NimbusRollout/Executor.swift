@@ -29,6 +29,8 @@ public protocol RemoteExecutor: AnyObject, Sendable {
     var host: String { get }
     /// Runs a POSIX shell command (`sh -c`), `input` on its stdin.
     func run(_ command: String, input: String?, timeout: Double) throws(ExecutorError) -> ExecutionOutput
+    /// Writes `data` to `path` atomically (a temporary file beside it, then a rename).
+    func upload(_ data: Data, to path: String, mode: Int32, timeout: Double) throws(ExecutorError)
     /// Drops the connection and opens a new one (after the host's network was reconfigured).
     func reconnect(timeout: Double) throws(ExecutorError)
     func close()
@@ -67,6 +69,20 @@ public final class LocalExecutor: RemoteExecutor {
         return ExecutionOutput(
             status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
             stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    public func upload(_ data: Data, to path: String, mode: Int32, timeout: Double) throws(ExecutorError) {
+        let temporary = path + ".nimbus-new"
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        } catch {
+            throw ExecutorError("cannot create the directory of \(path): \(error.localizedDescription)")
+        }
+        guard manager.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: Int(mode)]),
+            rename(temporary, path) == 0
+        else { throw ExecutorError("cannot write \(path): \(String(cString: strerror(errno)))") }
     }
 
     public func reconnect(timeout: Double) throws(ExecutorError) {}

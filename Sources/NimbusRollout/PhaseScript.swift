@@ -179,6 +179,15 @@ public struct PhaseScript: Sendable {
                 fi
 
                 """
+        case .check(let run, let describe):
+            return """
+                if [ "$CHECK" = 1 ]; then
+                  nimbus_result \(id) unchanged \(Self.quote("would check: " + describe))
+                else
+                  out=$( ( \(run) ) 2>&1 ) && nimbus_result \(id) unchanged \(Self.quote(describe)) || nimbus_result \(id) failed "$(printf '%s' "$out" | tail -n 3 | tr '\\n' ' ')"
+                fi
+
+                """
         case .command(let run, let unless):
             return """
                 if ( \(unless) ) >/dev/null 2>&1; then

@@ -15,6 +15,9 @@ public enum Resource: Sendable, Equatable {
     case sysctl(key: String, value: String)
     /// A command run unless `unless` (a shell test) already succeeds.
     case command(run: String, unless: String)
+    /// A check that changes nothing: `run` must succeed (a health probe); reported
+    /// unchanged with `describe`, or failed with the command's last lines.
+    case check(run: String, describe: String)
 }
 
 /// A resource with the id its result is reported under.

@@ -34,12 +34,16 @@ public final class Rollout: Sendable {
     let events: @Sendable (RolloutEvent) -> Void
     let log: RunLog?
     let board: Board
+    /// The binary, templates and values for the service steps; without it they are skipped.
+    let delivery: ServiceDelivery?
 
     public init(
         plan: Plan, options: RolloutOptions, log: RunLog?, connect: @escaping Connect,
-        settings: @escaping Settings, events: @escaping @Sendable (RolloutEvent) -> Void = { _ in }
+        settings: @escaping Settings, delivery: ServiceDelivery? = nil,
+        events: @escaping @Sendable (RolloutEvent) -> Void = { _ in }
     ) {
         self.plan = plan
+        self.delivery = delivery
         self.options = options
         self.log = log
         self.connect = connect
@@ -181,18 +185,58 @@ struct HostRun {
         emit(.step(report))
     }
 
-    /// Steps that will not run now; those this version cannot carry out say so instead.
+    /// Steps that will not run now.
     func recordRest(_ steps: ArraySlice<PlanStep>, _ outcome: StepOutcome, _ detail: String) {
-        for step in steps {
-            if step.kind == .prepare {
-                record(step, outcome, detail)
-            } else {
-                record(step, .skipped, Self.notYet)
-            }
-        }
+        for step in steps { record(step, outcome, detail) }
     }
 
-    static let notYet = "not carried out yet: service installation arrives with nimbus-server"
+    /// What a service step needs, or why it is not carried out.
+    func serviceWork(_ step: PlanStep) throws(ServiceDelivery.Failure) -> ServiceDelivery.Work {
+        guard let delivery = rollout.delivery else {
+            return .notYet("not carried out: this run has no nimbus-server binary")
+        }
+        return try delivery.work(for: step)
+    }
+
+    /// The resources of a step that runs as a script: a preparation step, or a service
+    /// step with resources; nil for the others (uploads, steps not carried out).
+    func prepared(_ step: PlanStep, _ preparation: HostPreparation) throws -> PreparedStep? {
+        if let kind = Self.preparationStep(step) { return try preparation.step(kind) }
+        if case .resources(let prepared) = try serviceWork(step) { return prepared }
+        return nil
+    }
+
+    /// `install.nimbus-server`: the binary is uploaded only when the host's copy differs.
+    func uploadBinary(_ step: PlanStep, on executor: any RemoteExecutor) -> Bool {
+        guard let delivery = rollout.delivery else { return false }
+        emit(.activity(host: host, text: step.name))
+        let started = Date()
+        let path = ServiceDelivery.binaryPath
+        let short = String(delivery.binarySHA256.prefix(12))
+        do {
+            let current = try executor.run(
+                "sha256sum \(path) 2>/dev/null | cut -d' ' -f1", input: nil, timeout: 60
+            ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            if current == delivery.binarySHA256 {
+                record(step, .unchanged, "nimbus-server \(short) in place", seconds: Date().timeIntervalSince(started))
+            } else if rollout.options.dryRun {
+                record(
+                    step, .changed, "would upload nimbus-server \(short)", seconds: Date().timeIntervalSince(started))
+            } else {
+                try executor.upload(delivery.binary, to: path, mode: 0o755, timeout: rollout.options.stepTimeout)
+                let megabytes = String(format: "%.1f", Double(delivery.binary.count) / 1_048_576)
+                record(
+                    step, .changed, "uploaded nimbus-server \(short) (\(megabytes) MiB)",
+                    seconds: Date().timeIntervalSince(started))
+            }
+            return true
+        } catch {
+            record(
+                step, .failed, "cannot ship nimbus-server: \(error.description)",
+                seconds: Date().timeIntervalSince(started))
+            return false
+        }
+    }
 
     func run() {
         defer { emit(.hostDone(host: host)) }
@@ -256,10 +300,6 @@ struct HostRun {
         var index = 1
         while index < steps.count {
             let step = steps[index]
-            guard Self.preparationStep(step) != nil else {
-                recordRest(steps[index...], .skipped, Self.notYet)
-                return
-            }
             // Dependencies on other hosts: give the slot back while waiting.
             let external = step.after.filter { !$0.hasPrefix("\(host):") }
             if !external.isEmpty && !external.allSatisfy(rollout.board.isDone) {
@@ -284,26 +324,50 @@ struct HostRun {
                 recordRest(steps[index...], .interrupted, "interrupted before starting")
                 return
             }
+            if Self.preparationStep(step) == nil {
+                let work: ServiceDelivery.Work
+                do { work = try serviceWork(step) } catch {
+                    record(step, .failed, error.description)
+                    recordRest(steps[(index + 1)...], .blocked, "\(step.name) failed")
+                    return
+                }
+                switch work {
+                case .notYet(let reason):
+                    record(step, .skipped, reason)
+                    index += 1
+                    continue
+                case .uploadBinary:
+                    guard uploadBinary(step, on: executor) else {
+                        recordRest(steps[(index + 1)...], .blocked, "\(step.name) failed")
+                        return
+                    }
+                    index += 1
+                    continue
+                case .resources:
+                    break
+                }
+            }
             // Gather the batch: this step and the following ones that can go along.
             var batch: [(PlanStep, PreparedStep)] = []
             var cursor = index
             while cursor < steps.count {
                 let candidate = steps[cursor]
-                guard let candidateKind = Self.preparationStep(candidate) else { break }
+                let candidateKind = Self.preparationStep(candidate)
                 if cursor > index {
                     let needs = candidate.after.filter { !$0.hasPrefix("\(host):") }
                     if !needs.allSatisfy(rollout.board.isDone) { break }
                 }
                 var prepared: PreparedStep
                 do {
-                    prepared = try preparation.step(candidateKind)
+                    guard let made = try self.prepared(candidate, preparation) else { break }
+                    prepared = made
                     if candidateKind == .hostsFile && !missingFacts.isEmpty {
                         prepared.note =
                             "without \(missingFacts.joined(separator: ", ")), whose name is unknown until it can be reached"
                     }
                 } catch {
                     if batch.isEmpty {
-                        record(candidate, .failed, error.description)
+                        record(candidate, .failed, "\(error)")
                         recordRest(steps[(cursor + 1)...], .blocked, "\(candidate.name) failed")
                         return
                     }
@@ -377,7 +441,8 @@ struct HostRun {
         for (step, prepared) in batch {
             let ids = prepared.resources.map(\.id)
             let mine = results.filter { ids.contains($0.id) }
-            let seconds = Self.preparationStep(step).flatMap { times[$0.rawValue] } ?? (batch.count == 1 ? elapsed : 0)
+            let group = Self.preparationStep(step)?.rawValue ?? step.name
+            let seconds = times[group] ?? (batch.count == 1 ? elapsed : 0)
             if !ok {
                 record(step, .blocked, "an earlier step on \(host) failed")
                 continue

@@ -10,8 +10,9 @@ public enum StepOutcome: String, Sendable, Codable, Equatable {
     /// Not run: the run was interrupted (Ctrl-C) before it started.
     case interrupted
 
-    /// Whether steps that depend on this one may run.
-    public var satisfiesDependents: Bool { self == .changed || self == .unchanged }
+    /// Whether steps that depend on this one may run (a skipped step, one this version
+    /// does not carry out yet, does not hold the others back).
+    public var satisfiesDependents: Bool { self == .changed || self == .unchanged || self == .skipped }
 }
 
 public struct StepReport: Sendable, Codable, Equatable {

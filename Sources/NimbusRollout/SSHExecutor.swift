@@ -137,6 +137,15 @@ public final class SSHExecutor: RemoteExecutor {
         throw ExecutorError("the SSH connection dropped twice")
     }
 
+    public func upload(_ data: Data, to path: String, mode: Int32, timeout: Double) throws(ExecutorError) {
+        guard let current = session.withLock({ $0 }) else { throw ExecutorError("the SSH session is closed") }
+        do {
+            try current.write(data, to: path, mode: mode, timeout: timeout)
+        } catch {
+            throw ExecutorError("cannot upload \(path): \(error.description)")
+        }
+    }
+
     public func reconnect(timeout: Double) throws(ExecutorError) {
         var settings = self.settings
         settings.connectTimeout = timeout

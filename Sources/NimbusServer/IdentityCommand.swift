@@ -45,6 +45,8 @@ struct IdentityCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
         @Option(name: .long, help: "The bootstrap file the deploy writes (JSON, mode 0600).")
         var spec: String
+        @Flag(name: .long, help: "Change nothing; exit 0 when nothing would change, 1 otherwise.")
+        var check = false
 
         func run() async throws {
             let settings = try IdentityServiceConfig.load(path: options.config)
@@ -53,8 +55,17 @@ struct IdentityCommand: AsyncParsableCommand {
             }
             let parsed = try BootstrapSpec.parse(try JSON.parse(Array(data)))
             let store = try settings.openStore()
-            let changes = try store.bootstrap(parsed, hasher: settings.hasher)
-            print(changes.isEmpty ? "identity: nothing to change" : changes.map { "identity: \($0)" }.joined(separator: "\n"))
+            let changes = try store.bootstrap(parsed, hasher: settings.hasher, dryRun: check)
+            if check {
+                print(
+                    changes.isEmpty
+                        ? "identity: up to date" : changes.map { "identity: would \($0)" }.joined(separator: "\n"))
+                if !changes.isEmpty { throw ExitCode(1) }
+                return
+            }
+            print(
+                changes.isEmpty
+                    ? "identity: nothing to change" : changes.map { "identity: \($0)" }.joined(separator: "\n"))
         }
     }
 

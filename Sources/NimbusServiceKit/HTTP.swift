@@ -49,7 +49,8 @@ public struct FaultMiddleware: RouterMiddleware {
             return render(error.status, message)
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(error)"])
-            return render(.internalServerError, "An unexpected error prevented the server from fulfilling your request.")
+            return render(
+                .internalServerError, "An unexpected error prevented the server from fulfilling your request.")
         }
     }
 }
@@ -59,7 +60,8 @@ extension Response {
     public static func json(_ value: JSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.bytes)))
+        return Response(
+            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.bytes)))
     }
 
     /// An empty response (204 by default).
@@ -113,7 +115,8 @@ public struct InProcessClient<Responder: HTTPResponder>: Sendable where Responde
         }
         if let body { fields[.contentLength] = String(body.count) }
         let request = Request(
-            head: .init(method: method, scheme: "http", authority: "nimbus.test:5000", path: path, headerFields: fields),
+            head: .init(
+                method: method, scheme: "http", authority: "nimbus.test:5000", path: path, headerFields: fields),
             body: RequestBody(buffer: ByteBuffer(bytes: body ?? [])))
         let context = ServiceContext(
             source: ApplicationRequestContextSource(

@@ -45,6 +45,14 @@ public struct TokenClaims: Sendable, Equatable {
         self.auditID = auditID
     }
 
+    /// The project or domain id of the scope.
+    public var scopeID: String? {
+        switch scope {
+        case .project(let id), .domain(let id): id
+        case .unscoped, .system: nil
+        }
+    }
+
     /// Keystone's `audit_ids` form: URL-safe base64 without padding.
     public var auditIDText: String { Base64URL.encode(auditID) }
 }
@@ -95,6 +103,9 @@ public enum TokenCodec {
     }
 
     public static func seal(_ claims: TokenClaims, with ring: TokenKeyRing) throws -> String {
+        for id in [claims.userID, claims.scopeID].compactMap({ $0 }) where !sealable(id) {
+            throw Failure.malformed
+        }
         let key = ring.primary
         let header = Array(prefix.utf8) + bigEndian(key.id)
         let sealed = try AES.GCM.seal(encode(claims), using: key.key, authenticating: header)
@@ -122,17 +133,18 @@ public enum TokenCodec {
         return claims
     }
 
-    // MARK: Claims layout: version 1, user (16), scope kind (1) + id (16), methods (1),
-    // issued (8), expires (8), audit id (16).
+    // MARK: Claims layout: version 2, user id (17), scope kind (1) + id (17), methods (1),
+    // issued (8), expires (8), audit id (16). An id is a tag byte (0: 32 hex digits as 16
+    // bytes; 1: a short name, UTF-8, zero-padded) and 16 bytes.
 
     static func encode(_ claims: TokenClaims) -> [UInt8] {
-        var out: [UInt8] = [1]
+        var out: [UInt8] = [2]
         out += hexBytes(claims.userID)
         switch claims.scope {
-        case .unscoped: out += [0] + [UInt8](repeating: 0, count: 16)
+        case .unscoped: out += [0] + [UInt8](repeating: 0, count: 17)
         case .project(let id): out += [1] + hexBytes(id)
         case .domain(let id): out += [2] + hexBytes(id)
-        case .system: out += [3] + [UInt8](repeating: 0, count: 16)
+        case .system: out += [3] + [UInt8](repeating: 0, count: 17)
         }
         out.append(claims.methods.rawValue)
         out += bigEndian(UInt64(bitPattern: claims.issuedAt)) + bigEndian(UInt64(bitPattern: claims.expiresAt))
@@ -141,11 +153,11 @@ public enum TokenCodec {
     }
 
     static func decode(_ bytes: [UInt8]) -> TokenClaims? {
-        guard bytes.count == 1 + 16 + 17 + 1 + 8 + 8 + 16, bytes[0] == 1 else { return nil }
-        let user = hexText(bytes[1..<17])
-        let scopeID = hexText(bytes[18..<34])
+        guard bytes.count == 1 + 17 + 18 + 1 + 8 + 8 + 16, bytes[0] == 2 else { return nil }
+        let user = hexText(bytes[1..<18])
+        let scopeID = hexText(bytes[19..<36])
         let scope: TokenClaims.Scope
-        switch bytes[17] {
+        switch bytes[18] {
         case 0: scope = .unscoped
         case 1: scope = .project(scopeID)
         case 2: scope = .domain(scopeID)
@@ -156,28 +168,30 @@ public enum TokenCodec {
             Int64(bitPattern: slice.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
         }
         return TokenClaims(
-            userID: user, scope: scope, methods: .init(rawValue: bytes[34]), issuedAt: int64(bytes[35..<43]),
-            expiresAt: int64(bytes[43..<51]), auditID: Array(bytes[51..<67]))
+            userID: user, scope: scope, methods: .init(rawValue: bytes[36]), issuedAt: int64(bytes[37..<45]),
+            expiresAt: int64(bytes[45..<53]), auditID: Array(bytes[53..<69]))
     }
 
-    /// Ids are 32 hex digits; `default` (the Default domain's id) and other short names are
-    /// kept as UTF-8, zero-padded, marked by a leading 0xFF.
+    /// Ids are 32 lowercase hex digits, or short names of at most 16 bytes such as
+    /// `default` (the Default domain's id); anything else cannot go into a token.
     static func hexBytes(_ id: String) -> [UInt8] {
         let utf8 = Array(id.utf8)
-        if utf8.count == 32, let bytes = parseHex(utf8) { return bytes }
-        precondition(utf8.count <= 15, "ids are 32 hex digits or short names: \(id)")
-        return [0xFF] + utf8 + [UInt8](repeating: 0, count: 15 - utf8.count)
+        if utf8.count == 32, id == id.lowercased(), let bytes = parseHex(utf8) { return [0] + bytes }
+        return [1] + utf8.prefix(16) + [UInt8](repeating: 0, count: max(0, 16 - utf8.count))
     }
 
     static func hexText(_ bytes: ArraySlice<UInt8>) -> String {
-        if bytes.first == 0xFF {
-            return String(decoding: bytes.dropFirst().prefix { $0 != 0 }, as: UTF8.self)
-        }
+        guard let tag = bytes.first else { return "" }
+        let body = bytes.dropFirst()
+        if tag == 1 { return String(decoding: body.prefix { $0 != 0 }, as: UTF8.self) }
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        for byte in bytes { out += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
+        for byte in body { out += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// Whether an id survives the token layout unchanged.
+    static func sealable(_ id: String) -> Bool { hexText(hexBytes(id)[...]) == id }
 
     static func parseHex(_ utf8: [UInt8]) -> [UInt8]? {
         func value(_ c: UInt8) -> UInt8? {

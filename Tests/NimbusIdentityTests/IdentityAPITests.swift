@@ -102,7 +102,9 @@ struct IdentityTokenTests {
                 ]
             ])
         #expect(rescoped.status == .created)
-        #expect(rescoped.json?["token"]?["methods"] == ["token", "password"] || rescoped.json?["token"]?["methods"] == ["password", "token"])
+        #expect(
+            rescoped.json?["token"]?["methods"] == ["token", "password"]
+                || rescoped.json?["token"]?["methods"] == ["password", "token"])
         // The demo user has no role on admin: no token for it.
         let denied = try await cloud.send(
             .post, "/v3/auth/tokens",
@@ -120,12 +122,14 @@ struct IdentityTokenTests {
         #expect(valid.json?["token"]?["user"]?["name"] == "demo")
         let head = try await cloud.send(.head, "/v3/auth/tokens", token: admin, headers: ["X-Subject-Token": demoToken])
         #expect(head.status == .ok && head.body.isEmpty)
-        let own = try await cloud.send(.get, "/v3/auth/tokens", token: demoToken, headers: ["X-Subject-Token": demoToken])
+        let own = try await cloud.send(
+            .get, "/v3/auth/tokens", token: demoToken, headers: ["X-Subject-Token": demoToken])
         #expect(own.status == .ok)
         let other = try await cloud.send(.get, "/v3/auth/tokens", token: demoToken, headers: ["X-Subject-Token": admin])
         #expect(other.status == .forbidden)
         // Revoke: the token and the ones rescoped from it are gone.
-        let revoke = try await cloud.send(.delete, "/v3/auth/tokens", token: admin, headers: ["X-Subject-Token": demoToken])
+        let revoke = try await cloud.send(
+            .delete, "/v3/auth/tokens", token: admin, headers: ["X-Subject-Token": demoToken])
         #expect(revoke.status == .noContent)
         let gone = try await cloud.send(.get, "/v3/auth/tokens", token: admin, headers: ["X-Subject-Token": demoToken])
         #expect(gone.status == .notFound)
@@ -151,7 +155,8 @@ struct IdentityTokenTests {
         let disable = try await cloud.send(.patch, "/v3/users/\(demoID)", token: admin, ["user": ["enabled": false]])
         #expect(disable.json?["user"]?["enabled"] == false)
         #expect(try await cloud.send(.get, "/v3/auth/projects", token: fresh).status == .unauthorized)
-        let login = try await cloud.send(.post, "/v3/auth/tokens", Cloud.passwordAuth("demo", "new-pw", project: "demo"))
+        let login = try await cloud.send(
+            .post, "/v3/auth/tokens", Cloud.passwordAuth("demo", "new-pw", project: "demo"))
         #expect(login.status == .unauthorized)
     }
 }

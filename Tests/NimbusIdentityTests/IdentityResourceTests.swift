@@ -106,7 +106,8 @@ struct IdentityResourceTests {
         let admin = try await cloud.token()
         let services = try await cloud.send(.get, "/v3/services", token: admin)
         #expect(services.json?["services"]?.array?.count == 2)
-        let endpoints = try #require(try await cloud.send(.get, "/v3/endpoints", token: admin).json?["endpoints"]?.array)
+        let endpoints = try #require(
+            try await cloud.send(.get, "/v3/endpoints", token: admin).json?["endpoints"]?.array)
         #expect(endpoints.count == 4)
         for endpoint in endpoints {
             let service = try #require(endpoint["service_id"]?.string)
@@ -124,7 +125,8 @@ struct IdentityResourceTests {
             .post, "/v3/endpoints", token: admin,
             [
                 "endpoint": [
-                    "service_id": .string(imageID), "interface": "public", "url": "http://ctl:9292", "region_id": "Mars",
+                    "service_id": .string(imageID), "interface": "public", "url": "http://ctl:9292",
+                    "region_id": "Mars",
                 ]
             ])
         #expect(badRegion.status == .notFound)
@@ -143,10 +145,13 @@ struct IdentityResourceTests {
         #expect(token.json?["token"]?["catalog"]?.array?.contains { $0["type"] == "image" } == true)
         let region = try await cloud.send(.post, "/v3/regions", token: admin, ["region": ["id": "RegionTwo"]])
         #expect(region.status == .created)
-        #expect(try await cloud.send(.post, "/v3/regions", token: admin, ["region": ["id": "RegionTwo"]]).status == .conflict)
+        #expect(
+            try await cloud.send(.post, "/v3/regions", token: admin, ["region": ["id": "RegionTwo"]]).status
+                == .conflict)
         #expect(try await cloud.send(.get, "/v3/regions/RegionTwo", token: admin).status == .ok)
         #expect(try await cloud.send(.delete, "/v3/services/\(imageID)", token: admin).status == .noContent)
-        #expect(try await cloud.send(.get, "/v3/endpoints?service_id=\(imageID)", token: admin).json?["endpoints"] == [])
+        #expect(
+            try await cloud.send(.get, "/v3/endpoints?service_id=\(imageID)", token: admin).json?["endpoints"] == [])
     }
 
     @Test("Domains, implied roles, unknown routes, and a body field of the wrong type")

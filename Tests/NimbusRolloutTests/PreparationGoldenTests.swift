@@ -12,6 +12,31 @@ func fixtureFacts(_ name: String) throws -> HostFacts {
     return try FactsProbe.parse(text)
 }
 
+/// Resources as text: every file, block, package, unit, sysctl and command.
+func describe(_ resources: [ResourceStep]) -> String {
+    var out = ""
+    for resource in resources {
+        switch resource.resource {
+        case .file(let path, let content, let mode, let owner, let group):
+            out += "[\(resource.id)] file \(path) \(mode) \(owner):\(group)\n\(content)--\n"
+        case .block(let path, let marker, let content):
+            out += "[\(resource.id)] block \(marker) in \(path)\n\(content)\n--\n"
+        case .packages(let names):
+            out += "[\(resource.id)] packages \(names.joined(separator: " "))\n"
+        case .service(let name, let enabled, let running, let restartOn):
+            out +=
+                "[\(resource.id)] service \(name) enabled=\(enabled) running=\(running) restart-on=\(restartOn.joined(separator: ","))\n"
+        case .sysctl(let key, let value):
+            out += "[\(resource.id)] sysctl \(key) = \(value)\n"
+        case .command(let run, let unless):
+            out += "[\(resource.id)] run: \(run)\n    unless: \(unless)\n"
+        case .check(let run, let describe):
+            out += "[\(resource.id)] check: \(run)\n    (\(describe))\n"
+        }
+    }
+    return out
+}
+
 /// Everything a host's preparation would write and run, as text.
 func describe(_ preparation: HostPreparation) -> String {
     var out = ""
@@ -21,23 +46,7 @@ func describe(_ preparation: HostPreparation) -> String {
             let prepared = try preparation.step(step)
             if let note = prepared.note { out += "note: \(note)\n" }
             for transaction in prepared.transactions { out += "detached transaction: \(transaction.script)\n" }
-            for resource in prepared.resources {
-                switch resource.resource {
-                case .file(let path, let content, let mode, let owner, let group):
-                    out += "[\(resource.id)] file \(path) \(mode) \(owner):\(group)\n\(content)--\n"
-                case .block(let path, let marker, let content):
-                    out += "[\(resource.id)] block \(marker) in \(path)\n\(content)\n--\n"
-                case .packages(let names):
-                    out += "[\(resource.id)] packages \(names.joined(separator: " "))\n"
-                case .service(let name, let enabled, let running, let restartOn):
-                    out +=
-                        "[\(resource.id)] service \(name) enabled=\(enabled) running=\(running) restart-on=\(restartOn.joined(separator: ","))\n"
-                case .sysctl(let key, let value):
-                    out += "[\(resource.id)] sysctl \(key) = \(value)\n"
-                case .command(let run, let unless):
-                    out += "[\(resource.id)] run: \(run)\n    unless: \(unless)\n"
-                }
-            }
+            out += describe(prepared.resources)
         } catch {
             out += "error: \(error.description)\n"
         }

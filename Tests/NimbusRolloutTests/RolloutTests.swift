@@ -56,6 +56,10 @@ final class FakeExecutor: RemoteExecutor {
         return ExecutionOutput(status: status, stdout: out, stderr: "")
     }
 
+    func upload(_ data: Data, to path: String, mode: Int32, timeout: Double) throws(ExecutorError) {
+        recorder.add(host, "upload", path)
+    }
+
     func reconnect(timeout: Double) throws(ExecutorError) {}
     func close() {}
 }
@@ -175,7 +179,10 @@ struct RolloutTests {
         #expect(outcome(summary, "10.0.0.2", "prepare.bridges") == .blocked)
         let report = summary.hosts.first { $0.host == "10.0.0.2" }?.steps.first { $0.step == "prepare.sysctl" }
         #expect(report?.detail.contains("cannot write /etc/sysctl.d/90-nimbus.conf") == true)
-        #expect(summary.hosts.first { $0.host == "10.0.0.1" }?.failed == false)
+        // The controller is prepared; only its step waiting for the failed host cannot run.
+        let controller = summary.hosts.first { $0.host == "10.0.0.1" }?.steps ?? []
+        #expect(controller.filter { $0.step.hasPrefix("prepare.") }.allSatisfy { $0.outcome == .unchanged })
+        #expect(controller.filter { $0.outcome == .blocked }.map(\.step) == ["provision.demo"])
     }
 
     @Test("A dry run sends only check-mode scripts")

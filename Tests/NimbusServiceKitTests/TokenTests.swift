@@ -21,6 +21,17 @@ struct TokenTests {
         #expect(claims.methods.names == ["password"])
     }
 
+    @Test("An id starting with ff survives (it once read as a short name), and an unsealable id is refused")
+    func ffIDs() throws {
+        var claims = claims
+        claims.userID = "ff9192daa5234352821f400154dbb8bf"
+        claims.scope = .project("ffffffffffffffffffffffffffffffff")
+        let token = try TokenCodec.seal(claims, with: ring)
+        #expect(try TokenCodec.open(token, with: ring, now: 1_800_000_100) == claims)
+        claims.userID = "a-name-longer-than-sixteen-bytes"
+        #expect(throws: TokenCodec.Failure.self) { _ = try TokenCodec.seal(claims, with: ring) }
+    }
+
     @Test("Short ids (the Default domain's 'default') and every scope survive")
     func scopes() throws {
         for scope in [TokenClaims.Scope.unscoped, .domain("default"), .system, .project(claims.userID)] {

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+/// An all-in-one deploy onto a fresh one-node sandbox (`idtest`, on 10.242/10.243), then the
+/// stock `openstack` client (python-openstackclient from PyPI, `$OPENSTACK`) against it.
+extension IntegrationTests {
+    @Suite("Identity: an all-in-one deploy and the stock openstack client")
+    struct IdentityIntegrationTests {
+        static let name = "idtest"
+        static let directory = NSTemporaryDirectory() + "idtest"
+        static let answers = directory + "/answers.txt"
+        static let logs = directory + "/logs"
+        static let controller = "10.242.0.11"
+
+        static var client: String? {
+            ProcessInfo.processInfo.environment["OPENSTACK"].flatMap {
+                FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil
+            }
+        }
+
+        func deploy() throws -> Output {
+            try run([nimbusBinary(), "deploy", Self.answers, "--log-root", Self.logs], timeout: 600)
+        }
+
+        func status() throws -> Output {
+            try run([nimbusBinary(), "status", Self.answers], timeout: 120)
+        }
+
+        func ssh(_ command: String) throws -> Output {
+            try run([nimbusBinary(), "sandbox", "ssh", "--name", Self.name, "node1", command], timeout: 120)
+        }
+
+        /// The `openstack` client with keystonerc_admin's variables (or `changes` to them).
+        func openstack(_ arguments: String..., as changes: [String: String] = [:]) throws -> Output {
+            let client = try #require(Self.client, "set OPENSTACK to the openstack client (make clients)")
+            var environment: [String: String] = [:]
+            let rc = try String(contentsOfFile: Self.directory + "/keystonerc_admin", encoding: .utf8)
+            for line in rc.split(separator: "\n") where line.hasPrefix("export OS_") {
+                let assignment = line.dropFirst("export ".count)
+                guard let equals = assignment.firstIndex(of: "=") else { continue }
+                var value = String(assignment[assignment.index(after: equals)...])
+                if value.hasPrefix("'") && value.hasSuffix("'") { value = String(value.dropFirst().dropLast()) }
+                environment[String(assignment[..<equals])] = value
+            }
+            environment.merge(changes) { $1 }
+            return try run(
+                ["env"] + environment.map { "\($0)=\($1)" } + [client] + arguments, timeout: 120)
+        }
+
+        @Test(
+            "A fresh node: deploy installs and bootstraps identity, status is green, a second deploy changes nothing",
+            .timeLimit(.minutes(15)))
+        func deployAndStatus() throws {
+            _ = try nimbus("sandbox", "down", "--name", Self.name)
+            try? FileManager.default.removeItem(atPath: "/var/lib/nimbus/sandbox/\(Self.name)")
+            try? FileManager.default.removeItem(atPath: Self.directory)
+            try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+            let up = try run([
+                nimbusBinary(), "sandbox", "up", "--name", Self.name, "--nodes", "1", "--answer-file", Self.answers,
+                "--management-network", "10.242.0.0/24", "--provider-network", "10.243.0.0/24",
+            ])
+            #expect(up.status == 0, "\(up.text)")
+            let first = try deploy()
+            #expect(first.status == 0, "\(first.text)")
+            #expect(first.stdout.contains("install.identity"), "\(first.stdout)")
+            #expect(first.stdout.contains("Installation completed successfully"), "\(first.stdout)")
+            #expect(first.stdout.contains("All checks passed."), "\(first.stdout)")
+            let rc = try FileManager.default.attributesOfItem(atPath: Self.directory + "/keystonerc_admin")
+            #expect((rc[.posixPermissions] as? Int) == 0o600)
+            let remote = try ssh(
+                "stat -c %a /root/keystonerc_admin; systemctl is-active nimbus-identity; systemctl is-enabled nimbus-identity"
+            )
+            #expect(remote.stdout == "600\nactive\nenabled\n", "\(remote.text)")
+            let again = try deploy()
+            #expect(again.status == 0, "\(again.text)")
+            #expect(again.stdout.contains(" 0 changed,"), "\(again.stdout)")
+            let green = try status()
+            #expect(green.status == 0, "\(green.text)")
+        }
+
+        @Test("The student's identity commands through the stock openstack client", .enabled(if: client != nil))
+        func openstackClient() throws {
+            let token = try openstack("token", "issue", "-f", "value", "-c", "id")
+            #expect(token.status == 0 && token.stdout.hasPrefix("n1"), "\(token.text)")
+            let catalog = try openstack("catalog", "list", "-f", "value", "-c", "Type")
+            #expect(catalog.status == 0 && catalog.stdout.contains("identity"), "\(catalog.text)")
+            #expect(try openstack("service", "list").status == 0)
+            let endpoints = try openstack("endpoint", "list", "-f", "value", "-c", "Interface")
+            #expect(endpoints.status == 0 && endpoints.stdout.contains("public"), "\(endpoints.text)")
+            let suffix = String(UUID().uuidString.prefix(6)).lowercased()
+            let project = "class-\(suffix)"
+            let user = "student-\(suffix)"
+            let created = try openstack("project", "create", "--description", "Class", project)
+            #expect(created.status == 0, "\(created.text)")
+            let userCreated = try openstack(
+                "user", "create", "--project", project, "--password", "pw-\(suffix)", "--email", "s@example.org", user)
+            #expect(userCreated.status == 0, "\(userCreated.text)")
+            let role = try openstack("role", "add", "--project", project, "--user", user, "_member_")
+            #expect(role.status == 0, "\(role.text)")
+            let assignments = try openstack(
+                "role", "assignment", "list", "--project", project, "--names", "-f", "value", "-c", "User", "-c", "Role"
+            )
+            #expect(
+                assignments.stdout.contains("\(user)@Default") && assignments.stdout.contains("member"),
+                "\(assignments.text)")
+            let member = ["OS_USERNAME": user, "OS_PASSWORD": "pw-\(suffix)", "OS_PROJECT_NAME": project]
+            let memberToken = try openstack("token", "issue", as: member)
+            #expect(memberToken.status == 0, "\(memberToken.text)")
+            let denied = try openstack("user", "list", as: member)
+            #expect(denied.status != 0 && denied.stderr.contains("403"), "\(denied.text)")
+        }
+
+        @Test("A killed service is restarted by systemd; after a reboot status is green again", .timeLimit(.minutes(5)))
+        func restartAndReboot() throws {
+            let killed = try ssh("systemctl kill -s KILL nimbus-identity; sleep 3; systemctl is-active nimbus-identity")
+            #expect(killed.stdout == "active\n", "\(killed.text)")
+            var recovered = try status()
+            for _ in 0..<10 where recovered.status != 0 {
+                Thread.sleep(forTimeInterval: 1)
+                recovered = try status()
+            }
+            #expect(recovered.status == 0, "\(recovered.text)")
+            let reboot = try nimbus("sandbox", "reboot", "--name", Self.name, "node1", timeout: 180)
+            #expect(reboot.status == 0, "\(reboot.text)")
+            var after = try status()
+            for _ in 0..<20 where after.status != 0 {
+                Thread.sleep(forTimeInterval: 1)
+                after = try status()
+            }
+            #expect(after.status == 0, "\(after.text)")
+            _ = try nimbus("sandbox", "down", "--name", Self.name)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import NimbusConfig
+import NimbusPlan
+import Testing
+
+@testable import NimbusRollout
+
+@Suite("Service delivery (nimbus-server, identity)")
+struct ServiceDeliveryTests {
+    let base = try? RolloutTests()
+
+    func delivery() throws -> (ServiceDelivery, Plan) {
+        let base = try #require(base)
+        let templates = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("templates")
+        var texts: [String: String] = [:]
+        for name in ["identity.conf", "nimbus-service.service"] {
+            texts[name] = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
+        }
+        let delivery = ServiceDelivery(
+            binary: Data("binary".utf8), binarySHA256: "ab12", templates: texts, answers: base.answers,
+            installed: Set(base.plan.hosts.flatMap(\.services)))
+        return (delivery, base.plan)
+    }
+
+    @Test("install, health and register steps of the identity service: config, unit, keys, bootstrap, keystonerc")
+    func identitySteps() throws {
+        let (delivery, plan) = try delivery()
+        let controller = try #require(plan.hosts.first { $0.host.description == "10.0.0.1" })
+        var text = ""
+        for step in controller.steps where step.kind != .prepare {
+            switch try delivery.work(for: step) {
+            case .resources(let prepared): text += "== \(step.name)\n" + describe(prepared.resources)
+            case .uploadBinary: text += "== \(step.name): upload\n"
+            case .notYet(let reason): text += "== \(step.name): skipped (\(reason))\n"
+            }
+        }
+        #expect(text.contains("== install.nimbus-server: upload"))
+        #expect(text.contains("[install.identity/config] file /etc/nimbus/identity.conf 0640 root:root"))
+        #expect(text.contains("bind = 0.0.0.0:5000"))
+        #expect(text.contains("public_url = http://10.0.0.1:5000/v3"))
+        #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server identity --config /etc/nimbus/identity.conf"))
+        #expect(text.contains("# Written by nimbus deploy. nimbus-server sha256 ab12"))
+        #expect(
+            text.contains(
+                "[install.identity/service] service nimbus-identity.service enabled=true running=true restart-on=install.identity/config,install.identity/unit"
+            ))
+        #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:5000/healthz"))
+        #expect(text.contains("[register.identity/spec] file /etc/nimbus/identity-bootstrap.json 0600"))
+        #expect(text.contains("\"admin_password\": \"secret-password\""))
+        #expect(text.contains("http://10.0.0.1:8776/v3/$(project_id)s"))
+        #expect(text.contains("http://10.0.0.4:8080/v1/AUTH_$(project_id)s"))
+        #expect(text.contains("[register.identity/keystonerc] file /root/keystonerc_admin 0600"))
+        #expect(text.contains("export OS_AUTH_URL=http://10.0.0.1:5000/v3"))
+        #expect(text.contains("== install.image: skipped"))
+    }
+
+    @Test("A template naming a value nobody gives is an error, not an empty string")
+    func unknownPlaceholder() throws {
+        #expect(throws: ServiceDelivery.Failure.self) {
+            _ = try ServiceDelivery.render("a {{nothing}} b", name: "x.conf", values: [:])
+        }
+        #expect(try ServiceDelivery.render("{{ a }}-{{b}}", name: "x", values: ["a": "1", "b": "2"]) == "1-2")
+    }
+
+    @Test("With a delivery, the rollout uploads the binary once per host and runs the identity steps")
+    func rolloutWithDelivery() throws {
+        let base = try #require(base)
+        let (delivery, plan) = try delivery()
+        let recorder = base.recorder
+        let facts = base.factsText
+        let answers = base.answers
+        let summary = Rollout(
+            plan: plan, options: RolloutOptions(), log: nil,
+            connect: { host throws(ExecutorError) in
+                FakeExecutor(
+                    host: host, facts: facts.replacingOccurrences(of: "\nnode3\n", with: "\nhost-\(host)\n"),
+                    failing: [:], recorder: recorder)
+            },
+            settings: { host, facts in PreparationSettings.from(answers, host: host, facts: facts) },
+            delivery: delivery
+        ).run()
+        #expect(summary.succeeded)
+        let uploads = recorder.all.filter { $0.what == "upload" }
+        #expect(Set(uploads.map(\.host)).count == uploads.count)
+        let controller = summary.hosts.first { $0.host == "10.0.0.1" }
+        let outcomes = Dictionary(uniqueKeysWithValues: (controller?.steps ?? []).map { ($0.step, $0.outcome) })
+        #expect(outcomes["install.nimbus-server"] == .changed)
+        #expect(outcomes["install.identity"] == .unchanged)
+        #expect(outcomes["register.identity"] == .unchanged)
+        #expect(outcomes["install.image"] == .skipped)
+    }
+}
