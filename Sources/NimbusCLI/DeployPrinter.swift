@@ -125,16 +125,18 @@ final class DeployPrinter: @unchecked Sendable {
                 )
             }
             if !skipped.isEmpty {
-                let kinds = Array(Set(skipped.map { $0.step.split(separator: ".").first.map(String.init) ?? $0.step }))
-                    .sorted()
+                let services = Array(
+                    Set(skipped.compactMap { $0.step.split(separator: ".").dropFirst().first.map(String.init) })
+                )
+                .sorted()
                 lines.append(
-                    "Not carried out yet: \(skipped.count) steps (\(kinds.joined(separator: ", "))); service installation arrives with nimbus-server."
+                    "Not carried out by this version: \(skipped.count) steps (\(services.joined(separator: ", "))); each is listed above with the reason."
                 )
             }
             if summary.succeeded {
                 lines.append(
                     summary.dryRun
-                        ? "Dry run complete." : paint("**** Host preparation completed successfully ****", "32"))
+                        ? "Dry run complete." : paint("**** Deploy completed successfully ****", "32"))
             } else if summary.interrupted {
                 lines.append(
                     paint("Interrupted. Run the same command again to continue; completed steps cost nothing.", "33"))

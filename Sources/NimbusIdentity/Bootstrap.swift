@@ -91,7 +91,9 @@ public struct BootstrapSpec: Sendable, Equatable {
 
 extension IdentityStore {
     /// The roles every cloud has, each implying the next (admin → manager → member → reader).
-    static let standardRoles = ["admin", "manager", "member", "reader", "service"]
+    /// `_member_` (the old name of member, which the course notes and older clients use)
+    /// implies member.
+    static let standardRoles = ["admin", "manager", "member", "reader", "service", "_member_"]
 
     /// Brings the store to `spec`; returns what it changed, one line each.
     @discardableResult
@@ -127,7 +129,9 @@ extension IdentityStore {
                     changes.append("role \(name)")
                 }
             }
-            for (prior, implied) in [("admin", "manager"), ("manager", "member"), ("member", "reader")] {
+            for (prior, implied) in [
+                ("admin", "manager"), ("manager", "member"), ("member", "reader"), ("_member_", "member"),
+            ] {
                 if let prior = roleIDs[prior], let implied = roleIDs[implied] {
                     let rule = ImpliedRole(priorRoleID: prior, impliedRoleID: implied)
                     if !snapshot.implied.contains(rule) { try rule.insert(db) }

@@ -9,12 +9,7 @@ extension IdentityAPI {
         router.get("/v3/roles") { request, _ in
             let snapshot = store.snapshot
             _ = try admin(request, "list_roles", snapshot: snapshot)
-            var roles = Array(snapshot.roles.values)
-            if let name = request.query("name") {
-                // `_member_` is the old name of `member`; clients and notes still use it.
-                let wanted = name == "_member_" && snapshot.role(named: name) == nil ? "member" : name
-                roles = roles.filter { $0.name == wanted }
-            }
+            let roles = filter(Array(snapshot.roles.values), request, ["name": \.name])
             return list(
                 "roles", roles.sorted { $0.name < $1.name }.map { render($0, request) }, request, path: "/roles")
         }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 import Synchronization
@@ -78,6 +79,11 @@ public struct IdentitySnapshot: Sendable {
 public final class IdentityStore: Sendable {
     let database: DatabaseQueue
     let current: Mutex<IdentitySnapshot>
+    /// When the database was last checked for writes by another process (`nimbus-server
+    /// identity bootstrap` while the service runs), and SQLite's `data_version` then.
+    let outside: Mutex<(checked: UInt64, version: Int)>
+    /// How often (nanoseconds) a request may look for such writes.
+    static let outsideCheckInterval: UInt64 = 200_000_000
 
     public enum Failure: Error, CustomStringConvertible {
         case database(String)
@@ -103,12 +109,37 @@ public final class IdentityStore: Sendable {
             database = try DatabaseQueue(configuration: configuration)
         }
         try Self.migrator.migrate(database)
-        let snapshot = try database.read(Self.load)
+        let (snapshot, version) = try database.read { db in
+            (try Self.load(db), try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
+        }
         current = Mutex(snapshot)
+        outside = Mutex((DispatchTime.now().uptimeNanoseconds, version))
     }
 
-    /// The snapshot as of the last write.
-    public var snapshot: IdentitySnapshot { current.withLock { $0 } }
+    /// The snapshot as of the last write, this process's or (within 0.2 s) another's.
+    public var snapshot: IdentitySnapshot {
+        reloadIfWrittenElsewhere()
+        return current.withLock { $0 }
+    }
+
+    /// Reads the snapshot anew when another process committed to the database since the
+    /// last look; looks at most every 0.2 s.
+    func reloadIfWrittenElsewhere() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let due = outside.withLock { state -> Bool in
+            guard now &- state.checked >= Self.outsideCheckInterval else { return false }
+            state.checked = now
+            return true
+        }
+        guard due else { return }
+        try? database.read { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+            guard version != outside.withLock({ $0.version }) else { return }
+            let snapshot = try Self.load(db)
+            current.withLock { $0 = snapshot }
+            outside.withLock { $0.version = version }
+        }
+    }
 
     /// Runs `body` in a write transaction; the snapshot is reloaded before it commits.
     @discardableResult

@@ -59,7 +59,7 @@ extension IntegrationTests {
             #expect(first.stdout.contains("[ DONE ]"))
             #expect(!first.stdout.contains("[ ERROR ]"))
             #expect(!first.stdout.contains(" 0 changed"), "\(first.stdout)")
-            #expect(first.stdout.contains("Host preparation completed successfully"))
+            #expect(first.stdout.contains("Deploy completed successfully"))
 
             // Every node names every node in /etc/hosts.
             for node in Self.nodes {
