@@ -86,10 +86,7 @@ struct DeployCommand: ParsableCommand {
         let options = RolloutOptions(dryRun: dryRun, fanOut: fanOut, stepTimeout: stepTimeout)
         let rollout = Rollout(
             plan: plan, options: options, log: log,
-            connect: { host throws(ExecutorError) in
-                if LocalExecutor.isLocal(host) { return LocalExecutor(host: host) }
-                return try SSHExecutor(host: host, settings: ssh)
-            },
+            connect: ssh.connector,
             settings: { host, facts in PreparationSettings.from(answers, host: host, facts: facts) },
             delivery: delivery, events: { printer.handle($0) })
         printer.start(plan: plan, dryRun: dryRun, log: log.directory)
@@ -112,10 +109,7 @@ struct DeployCommand: ParsableCommand {
         else { throw CLIError("cannot write \(rcPath)") }
         let report = CloudStatus(
             answers: answers, plan: plan,
-            connect: { host throws(ExecutorError) in
-                if LocalExecutor.isLocal(host) { return LocalExecutor(host: host) }
-                return try SSHExecutor(host: host, settings: ssh)
-            }
+            connect: ssh.connector
         ).check()
         print("")
         print(report.text(color: Console.stdoutIsTerminal))
@@ -154,7 +148,7 @@ struct DeployCommand: ParsableCommand {
 
     func sshSettings(_ answers: AnswerFile) throws -> SSHSettings {
         let publicKey = Self.expand(answers.text(.sshKey))
-        let privateKey = publicKey.hasSuffix(".pub") ? String(publicKey.dropLast(4)) : publicKey
+        let privateKey = SSHSettings.privateKey(forPublicKey: publicKey)
         let needsSSH = answers.allHosts.contains { !LocalExecutor.isLocal($0.description) }
         if needsSSH && !FileManager.default.isReadableFile(atPath: privateKey) {
             throw CLIError(

@@ -37,15 +37,12 @@ struct StatusCommand: ParsableCommand {
         let plan = Planner(roles: try data.roles()).plan(answers)
         let publicKey = DeployCommand.expand(answers.text(.sshKey))
         let ssh = SSHSettings(
-            privateKey: publicKey.hasSuffix(".pub") ? String(publicKey.dropLast(4)) : publicKey,
+            privateKey: SSHSettings.privateKey(forPublicKey: publicKey),
             publicKey: nil, knownHosts: DeployCommand.expand(answers.text(.knownHosts)), acceptNewHostKeys: false,
             connectTimeout: 5, password: nil)
         let report = CloudStatus(
             answers: answers, plan: plan,
-            connect: { host throws(ExecutorError) in
-                if LocalExecutor.isLocal(host) { return LocalExecutor(host: host) }
-                return try SSHExecutor(host: host, settings: ssh)
-            }
+            connect: ssh.connector
         ).check()
         if json {
             let encoder = JSONEncoder()

@@ -60,11 +60,9 @@ extension IdentityAPI {
                 throw IdentityFault(.forbidden, "Cannot delete a domain that is enabled, please disable it first.")
             }
             try store.write { db in
-                for table in ["assignment"] {
-                    try db.execute(
-                        sql: "DELETE FROM \(table) WHERE target_kind = 'domain' AND target_id = ?",
-                        arguments: [domain.id])
-                }
+                try db.execute(
+                    sql: "DELETE FROM assignment WHERE target_kind = 'domain' AND target_id = ?",
+                    arguments: [domain.id])
                 try db.execute(sql: "DELETE FROM user WHERE domain_id = ?", arguments: [domain.id])
                 try db.execute(sql: "DELETE FROM \"group\" WHERE domain_id = ?", arguments: [domain.id])
                 for project in snapshot.projects.values where project.domainID == domain.id {

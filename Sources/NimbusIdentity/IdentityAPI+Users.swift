@@ -33,10 +33,11 @@ extension IdentityAPI {
             guard snapshot.domains[domainID] != nil else { throw IdentityFault.notFound("domain", domainID) }
             let defaultProject = try body.text("default_project_id")
             if let defaultProject { _ = try find(snapshot.projects, defaultProject, "project") }
-            let password = try body.text("password", maxLength: 4096)
+            var passwordHash: String?
+            if let password = try body.text("password", maxLength: 4096) { passwordHash = try await hash(password) }
             let user = User(
                 id: Self.newID(), name: try body.required("name"), domainID: domainID,
-                passwordHash: try await password.asyncMap(hash), enabled: try body.flag("enabled") ?? true,
+                passwordHash: passwordHash, enabled: try body.flag("enabled") ?? true,
                 defaultProjectID: defaultProject, extra: body.extras(excluding: Self.userFields), tokensValidAfter: 0)
             try write("user", "Duplicate entry found with name \(user.name) at domain ID \(domainID)") {
                 try user.insert($0)
@@ -213,12 +214,5 @@ extension IdentityAPI {
                 return Response.empty()
             }
         }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

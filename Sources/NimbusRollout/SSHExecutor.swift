@@ -30,6 +30,19 @@ public struct SSHSettings: Sendable {
         self.connectTimeout = connectTimeout
         self.password = password
     }
+
+    /// The private key beside a CONFIG_SSH_KEY public key (`id_ed25519.pub` → `id_ed25519`).
+    public static func privateKey(forPublicKey path: String) -> String {
+        path.hasSuffix(".pub") ? String(path.dropLast(4)) : path
+    }
+
+    /// Reaches a host: this machine's own addresses run locally, every other over SSH.
+    public var connector: Rollout.Connect {
+        { [self] host throws(ExecutorError) in
+            if LocalExecutor.isLocal(host) { return LocalExecutor(host: host) }
+            return try SSHExecutor(host: host, settings: self)
+        }
+    }
 }
 
 /// One SSH session per host (libssh2), kept for the whole run and reopened once when a
