@@ -25,6 +25,7 @@ let package = Package(
     targets: [
         // Layer 1: C system libraries.
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        .systemLibrary(name: "CGlibcMalloc"),
         // Layer 2: thin Swift owners of those libraries, knowing nothing of clouds.
         .target(
             name: "SSH",
@@ -73,7 +74,10 @@ let package = Package(
         .target(
             name: "NimbusServiceKit",
             dependencies: [
+                "CGlibcMalloc",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -93,9 +97,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "NimbusImage",
+            dependencies: [
+                "NimbusServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "NimbusServer",
             dependencies: [
-                "NimbusServiceKit", "NimbusIdentity", "NimbusModel",
+                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,6 +126,15 @@ let package = Package(
         .executableTarget(
             name: "nimbus-server",
             dependencies: ["NimbusServer", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusImageTests",
+            dependencies: [
+                "NimbusImage", "NimbusIdentity", "NimbusServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -198,13 +198,38 @@ struct CloudStatus {
                 reachable = false
                 detail = "\(url): \(error.description)"
             }
-            let pending = type != "identity"
+            let service = Self.catalogServices[type] ?? type
+            let pending = !ServiceDelivery.available.contains(service)
             checks.append(
                 Check(
                     section: "catalog", host: controller, name: type,
                     state: reachable ? "ok" : pending ? "pending" : "down",
                     detail: reachable || !pending ? detail : "\(url) (service not installed by this version yet)"))
+            // Each installed service answers an authenticated request with the admin token.
+            if let probe = Self.authenticatedProbes[type], !pending {
+                do {
+                    let reply = try HTTPProbe.send("GET", url + probe, headers: ["X-Auth-Token": token], timeout: 5)
+                    checks.append(
+                        Check(
+                            section: service, host: controller, name: "GET \(probe)",
+                            state: reply.status == 200 ? "ok" : "down", detail: "HTTP \(reply.status)"))
+                } catch {
+                    checks.append(
+                        Check(
+                            section: service, host: controller, name: "GET \(probe)", state: "down",
+                            detail: error.description))
+                }
+            }
         }
         return checks
     }
+
+    /// Catalog type → the Nimbus service behind it.
+    static let catalogServices = [
+        "identity": "identity", "image": "image", "compute": "compute", "network": "network",
+        "block-storage": "block-storage", "volumev3": "block-storage", "object-store": "object",
+    ]
+
+    /// A request per service that needs a valid token and the service's own state.
+    static let authenticatedProbes = ["image": "/v2/images?limit=1", "object-store": "?format=json&limit=1"]
 }

@@ -94,10 +94,26 @@ extension IdentityAPI {
     }
 
     static func substitute(_ url: String, projectID: String?) -> String? {
-        let markers = ["$(project_id)s", "%(project_id)s", "$(tenant_id)s", "%(tenant_id)s"]
-        guard markers.contains(where: url.contains) else { return url }
-        guard let projectID else { return nil }
-        return markers.reduce(url) { $0.replacingOccurrences(of: $1, with: projectID) }
+        // Byte-wise: this runs for every endpoint of every token rendered, and Foundation's
+        // string search was a tenth of a validation's time.
+        guard url.utf8.contains(UInt8(ascii: "(")) else { return url }
+        var bytes = Array(url.utf8)
+        var found = false
+        for marker in ["$(project_id)s", "%(project_id)s", "$(tenant_id)s", "%(tenant_id)s"] {
+            let pattern = Array(marker.utf8)
+            var index = 0
+            while index + pattern.count <= bytes.count {
+                guard bytes[index..<index + pattern.count].elementsEqual(pattern) else {
+                    index += 1
+                    continue
+                }
+                guard let projectID else { return nil }
+                found = true
+                bytes.replaceSubrange(index..<index + pattern.count, with: projectID.utf8)
+                index += projectID.utf8.count
+            }
+        }
+        return found ? String(decoding: bytes, as: UTF8.self) : url
     }
 
     // MARK: Entities

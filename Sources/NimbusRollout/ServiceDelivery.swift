@@ -10,7 +10,7 @@ public struct ServiceDelivery: Sendable {
     public static let binaryPath = "/usr/local/bin/nimbus-server"
     /// The services this version of nimbus-server carries out; the others are skipped with
     /// a note until their issue lands.
-    public static let available: Set<String> = ["identity"]
+    public static let available: Set<String> = ["identity", "image"]
 
     public var binary: Data
     public var binarySHA256: String
@@ -116,7 +116,7 @@ public struct ServiceDelivery: Sendable {
         let group = "install.\(service)"
         let values = values(for: service)
         let unit = "nimbus-\(service).service"
-        return PreparedStep(resources: [
+        var resources = [
             ResourceStep(
                 "\(group)/config",
                 .file(
@@ -126,17 +126,22 @@ public struct ServiceDelivery: Sendable {
                 "\(group)/unit",
                 .file(path: "/etc/systemd/system/\(unit)", content: try template("nimbus-service.service", values))),
             ResourceStep(
-                "\(group)/keys",
-                .command(
-                    run: "\(Self.binaryPath) \(service) rotate-keys --config /etc/nimbus/\(service).conf",
-                    unless: "ls /etc/nimbus/token-keys/*.key")),
-            ResourceStep(
                 "\(group)/reload",
                 .command(run: "systemctl daemon-reload", unless: "! nimbus_changed '\(group)/unit'")),
             ResourceStep(
                 "\(group)/service",
                 .service(name: unit, enabled: true, running: true, restartOn: ["\(group)/config", "\(group)/unit"])),
-        ])
+        ]
+        if service == "identity" {
+            // The token keys, made once (nimbus-server identity rotate-keys rotates them).
+            resources.insert(
+                ResourceStep(
+                    "\(group)/keys",
+                    .command(
+                        run: "\(Self.binaryPath) identity rotate-keys --config /etc/nimbus/identity.conf",
+                        unless: "ls /etc/nimbus/token-keys/*.key")), at: 2)
+        }
+        return PreparedStep(resources: resources)
     }
 
     func health(_ service: String) -> PreparedStep {

@@ -25,6 +25,7 @@ struct IdentityCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
+            Memory.configureAllocator()
             let settings = try IdentityServiceConfig.load(path: options.config)
             let service = try settings.open()
             let logger = Logger(label: "nimbus.identity")
@@ -34,6 +35,7 @@ struct IdentityCommand: AsyncParsableCommand {
             let app = Application(
                 router: buildIdentityRouter(api: service),
                 configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+                onServerRunning: { _ in Memory.releaseStartupCode() },
                 logger: logger)
             try await app.runService()
         }

@@ -38,6 +38,18 @@ public struct FaultMiddleware: RouterMiddleware {
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        var response = try await respond(request, context: context, next: next)
+        // The server closes after answering a request that asked it to; say so (RFC 9112
+        // §9.6), or clients take the close for a failed read.
+        if let connection = request.headers[.connection], connection.lowercased().contains("close") {
+            response.headers[.connection] = "close"
+        }
+        return response
+    }
+
+    func respond(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let fault as any ServiceFault {
@@ -109,15 +121,30 @@ public struct InProcessClient<Responder: HTTPResponder>: Sendable where Responde
     public func send(
         _ method: HTTPRequest.Method, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil
     ) async throws -> Reply {
+        var headers = headers
+        if let body { headers["Content-Length"] = String(body.count) }
+        return try await send(method, path, headers: headers, body: RequestBody(buffer: ByteBuffer(bytes: body ?? [])))
+    }
+
+    /// A request whose body arrives in pieces, as a large upload does over a socket.
+    public func send(
+        _ method: HTTPRequest.Method, _ path: String, headers: [String: String] = [:],
+        streaming pieces: AsyncStream<ByteBuffer>
+    ) async throws -> Reply {
+        try await send(method, path, headers: headers, body: RequestBody(asyncSequence: pieces))
+    }
+
+    func send(_ method: HTTPRequest.Method, _ path: String, headers: [String: String], body: RequestBody)
+        async throws -> Reply
+    {
         var fields = HTTPFields()
         for (name, value) in headers {
             if let name = HTTPField.Name(name) { fields[name] = value }
         }
-        if let body { fields[.contentLength] = String(body.count) }
         let request = Request(
             head: .init(
                 method: method, scheme: "http", authority: "nimbus.test:5000", path: path, headerFields: fields),
-            body: RequestBody(buffer: ByteBuffer(bytes: body ?? [])))
+            body: body)
         let context = ServiceContext(
             source: ApplicationRequestContextSource(
                 channel: EmbeddedChannel(), logger: .init(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))

@@ -12,6 +12,22 @@ struct TokenTests {
         methods: [.password], issuedAt: 1_800_000_000, expiresAt: 1_800_003_600,
         auditID: Array(0..<16))
 
+    @Test("base64url: every length round-trips and matches Foundation's alphabet; padding and stray bits are refused")
+    func base64URL() {
+        for length in 0...40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 250) }
+            let text = Base64URL.encode(bytes)
+            let foundation = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(text == foundation)
+            #expect(Base64URL.decode(text) == bytes)
+        }
+        #expect(Base64URL.decode("AA==") == nil)
+        #expect(Base64URL.decode("A") == nil)
+        #expect(Base64URL.decode("AB") == nil)  // the last 4 bits are not zero
+        #expect(Base64URL.decode("a+b/") == nil)
+    }
+
     @Test("Sealed claims open to the same claims, and the token is short")
     func roundTrip() throws {
         let token = try TokenCodec.seal(claims, with: ring)
