@@ -9,6 +9,8 @@ APT_STAMP  := .build/.apt-stamp
 APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv qemu-utils wrk
 # The tools the deploy benchmark compares against, from PyPI into .venv.
 BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
+# Real Keystone, the identity benchmark's anchor, in a venv of its own (.venv-keystone).
+KEYSTONE_PYPI := keystone==30.0.0 gunicorn==27.0.1
 # The stock OpenStack client the tests and the demo use, from PyPI into .venv.
 CLIENT_PYPI  := python-openstackclient==10.5.0
 # nimbus-server as shipped to hosts: release, static Swift runtime, its own build folder.
@@ -84,11 +86,14 @@ demo: build server clients
 
 bench-tools: deps
 	@[ -x .venv/bin/pyinfra ] && [ -x .venv/bin/ansible-playbook ] || { python3 -m venv .venv && .venv/bin/pip install -q $(BENCH_PYPI); }
+	@[ -x .venv-keystone/bin/keystone-manage ] || { python3 -m venv .venv-keystone && .venv-keystone/bin/pip install -q $(KEYSTONE_PYPI); }
 
-bench: release bench-tools
+bench: release server bench-tools
 	bench/validate-plan.sh
 	bench/sandbox-up.sh
 	bench/deploy.sh
+	bench/cloud-deploy.sh
+	bench/identity.sh
 
 clean:
 	rm -rf .build

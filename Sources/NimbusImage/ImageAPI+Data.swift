@@ -51,7 +51,8 @@ extension ImageAPI {
                     "The image is \(written.size) bytes, but X-OpenStack-Image-Size said \(declared).")
             }
             guard rename(temporary, dataPath(id)) == 0 else {
-                throw GlanceFault(.internalServerError, "Storing the image failed: \(String(cString: strerror(errno))).")
+                throw GlanceFault(
+                    .internalServerError, "Storing the image failed: \(String(cString: strerror(errno))).")
             }
             let virtualSize = Self.virtualSize(of: dataPath(id), format: image.diskFormat, size: written.size)
             let stored = try store.write { db -> Bool in
@@ -153,7 +154,9 @@ extension ImageAPI {
             throw GlanceFault.forbidden(
                 "The requested image has been deactivated. Image data download is forbidden.")
         }
-        guard image.status == "active", let size = image.size else { return Response.empty() }
+        guard image.status == "active" || image.status == "deactivated", let size = image.size else {
+            return Response.empty()
+        }
         var headers: HTTPFields = [:]
         headers[.contentType] = "application/octet-stream"
         if let checksum = image.checksum { headers[HTTPField.Name("Content-MD5")!] = checksum }

@@ -74,12 +74,18 @@ extension ImageAPI {
     func set(_ key: String, _ value: JSON, on image: inout Image, caller: Caller) throws {
         func text() throws -> String? {
             if value.isNull { return nil }
-            guard let text = value.string else { throw GlanceFault.badRequest("Invalid value for \(key): not a string.") }
-            guard text.count <= 255 else { throw GlanceFault.badRequest("Invalid value for \(key): over 255 characters.") }
+            guard let text = value.string else {
+                throw GlanceFault.badRequest("Invalid value for \(key): not a string.")
+            }
+            guard text.count <= 255 else {
+                throw GlanceFault.badRequest("Invalid value for \(key): over 255 characters.")
+            }
             return text
         }
         func flag() throws -> Bool {
-            guard let flag = value.bool else { throw GlanceFault.badRequest("Invalid value for \(key): not a boolean.") }
+            guard let flag = value.bool else {
+                throw GlanceFault.badRequest("Invalid value for \(key): not a boolean.")
+            }
             return flag
         }
         func count() throws -> Int {
@@ -111,7 +117,8 @@ extension ImageAPI {
                 throw GlanceFault.badRequest(
                     "Invalid value '\(format)' for \(key): one of \(known.sorted().joined(separator: ", ")).")
             }
-            guard image.status == "queued" || format == (key == "disk_format" ? image.diskFormat : image.containerFormat)
+            guard
+                image.status == "queued" || format == (key == "disk_format" ? image.diskFormat : image.containerFormat)
             else {
                 throw GlanceFault.forbidden("Attribute \(key) can be only replaced for a queued image.")
             }
@@ -204,7 +211,8 @@ extension ImageAPI {
                     caller.isAdmin || image.visibility == "public" || owned || shared
                 else { return false }
             case "all":
-                guard caller.isAdmin || image.visibility == "public" || image.visibility == "community" || owned || shared
+                guard
+                    caller.isAdmin || image.visibility == "public" || image.visibility == "community" || owned || shared
                 else { return false }
             case "shared":
                 guard image.visibility == "shared", caller.isAdmin || owned || shared else { return false }

@@ -18,7 +18,8 @@ public struct ImageAPI: Sendable {
 
     public init(
         store: ImageStore, validator: TokenValidator, dataDirectory: String, identityURI: String,
-        sizeCap: Int64 = 1 << 40, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        sizeCap: Int64 = 1 << 40,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) throws {
         self.store = store
         self.validator = validator

@@ -68,11 +68,13 @@ let schemas: [String: JSON] = {
             "protected": property("boolean", "If true, image will not be deletable."),
             "os_hidden": property("boolean", "If true, image will not appear in default image list response."),
             "checksum": property(nullableString, "md5 hash of image contents.", extra: [("readOnly", true)]),
-            "os_hash_algo": property(nullableString, "Algorithm to calculate the os_hash_value", extra: [("readOnly", true)]),
+            "os_hash_algo": property(
+                nullableString, "Algorithm to calculate the os_hash_value", extra: [("readOnly", true)]),
             "os_hash_value": property(nullableString, "Hexdigest of the image contents", extra: [("readOnly", true)]),
             "owner": property(nullableString, "Owner of the image", extra: [("maxLength", 255)]),
             "size": property(["null", "integer"], "Size of image file in bytes", extra: [("readOnly", true)]),
-            "virtual_size": property(["null", "integer"], "Virtual size of image in bytes", extra: [("readOnly", true)]),
+            "virtual_size": property(
+                ["null", "integer"], "Virtual size of image in bytes", extra: [("readOnly", true)]),
             "container_format": property(
                 nullableString, "Format of the container",
                 extra: [("enum", [nil, "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"])]),
@@ -82,8 +84,11 @@ let schemas: [String: JSON] = {
                     ("enum", [nil, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"])
                 ]),
             "created_at": property("string", "Date and time of image registration", extra: [("readOnly", true)]),
-            "updated_at": property("string", "Date and time of the last image modification", extra: [("readOnly", true)]),
-            "tags": property("array", "List of strings related to the image", extra: [("items", ["type": "string", "maxLength": 255])]),
+            "updated_at": property(
+                "string", "Date and time of the last image modification", extra: [("readOnly", true)]),
+            "tags": property(
+                "array", "List of strings related to the image",
+                extra: [("items", ["type": "string", "maxLength": 255])]),
             "min_ram": property("integer", "Amount of ram (in MB) required to boot image."),
             "min_disk": property("integer", "Amount of disk space (in GB) required to boot image."),
             "self": property("string", "An image self url", extra: [("readOnly", true)]),
@@ -102,7 +107,8 @@ let schemas: [String: JSON] = {
             "image_id": property("string", "An identifier for the image"),
             "member_id": property("string", "An identifier for the image member (tenantId)"),
             "schema": property("string", "", extra: [("readOnly", true)]),
-            "status": property("string", "The status of this image member", extra: [("enum", ["pending", "accepted", "rejected"])]),
+            "status": property(
+                "string", "The status of this image member", extra: [("enum", ["pending", "accepted", "rejected"])]),
             "updated_at": property("string", "Date and time of last modification of image member"),
         ],
     ]
@@ -114,7 +120,10 @@ let schemas: [String: JSON] = {
                 "images": ["type": "array", "items": image], "schema": ["type": "string"], "first": ["type": "string"],
                 "next": ["type": "string"],
             ],
-            "links": [["rel": "first", "href": "{first}"], ["rel": "next", "href": "{next}"], ["rel": "describedby", "href": "{schema}"]],
+            "links": [
+                ["rel": "first", "href": "{first}"], ["rel": "next", "href": "{next}"],
+                ["rel": "describedby", "href": "{schema}"],
+            ],
         ],
         "member": member,
         "members": [

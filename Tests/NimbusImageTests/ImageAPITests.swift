@@ -21,7 +21,9 @@ struct ImageCloud {
         try store.bootstrap(
             BootstrapSpec(
                 adminPassword: "admin-pw", region: "RegionOne",
-                catalog: [.init(type: "image", name: "glance", description: "Image", urls: ["public": "http://ctl:9292"])],
+                catalog: [
+                    .init(type: "image", name: "glance", description: "Image", urls: ["public": "http://ctl:9292"])
+                ],
                 demoPassword: "demo-pw"),
             hasher: hasher)
         let identityAPI = IdentityAPI(
@@ -244,14 +246,16 @@ struct ImageAPITests {
         let first = try await cloud.send(
             .patch, "/v2/images/\(id)", token: demo,
             json: [
-                ["op": "replace", "path": "/name", "value": "cirros-0.6"], ["op": "add", "path": "/os_distro", "value": "cirros"],
+                ["op": "replace", "path": "/name", "value": "cirros-0.6"],
+                ["op": "add", "path": "/os_distro", "value": "cirros"],
                 ["op": "add", "path": "/tags", "value": ["small"]], ["op": "replace", "path": "/min_ram", "value": 64],
             ], headers: v21)
         #expect(first.status == .ok, "\(first.text)")
         #expect(first.json?["name"]?.string == "cirros-0.6" && first.json?["os_distro"]?.string == "cirros")
         #expect(first.json?["tags"] == ["small"] && first.json?["min_ram"]?.int == 64)
         let second = try await cloud.send(
-            .patch, "/v2/images/\(id)", token: demo, json: [["replace": "/name", "value": "tempest"], ["remove": "/os_distro"]],
+            .patch, "/v2/images/\(id)", token: demo,
+            json: [["replace": "/name", "value": "tempest"], ["remove": "/os_distro"]],
             headers: v20)
         #expect(second.status == .ok && second.json?["name"]?.string == "tempest" && second.json?["os_distro"] == nil)
         let readOnly = try await cloud.send(
@@ -272,7 +276,8 @@ struct ImageAPITests {
         #expect(tags == ["small", "fast"])
     }
 
-    @Test("Bad bodies: malformed JSON 400 in Glance's HTML, read-only attributes 403, bad formats 400, duplicate id 409")
+    @Test(
+        "Bad bodies: malformed JSON 400 in Glance's HTML, read-only attributes 403, bad formats 400, duplicate id 409")
     func badRequests() async throws {
         let cloud = try ImageCloud()
         let demo = try await cloud.demo()
@@ -280,7 +285,8 @@ struct ImageAPITests {
             .post, "/v2/images", token: demo, headers: ["Content-Type": "application/json"], bytes: Array("{".utf8))
         #expect(malformed.status == .badRequest && malformed.header("Content-Type")?.hasPrefix("text/html") == true)
         #expect(try await cloud.send(.post, "/v2/images", token: demo, json: ["size": 3]).status == .forbidden)
-        #expect(try await cloud.send(.post, "/v2/images", token: demo, json: ["disk_format": "exe"]).status == .badRequest)
+        #expect(
+            try await cloud.send(.post, "/v2/images", token: demo, json: ["disk_format": "exe"]).status == .badRequest)
         let id = "6d3c1f1e-8d9b-4a5e-9f2a-0c1d2e3f4a5b"
         #expect(try await cloud.send(.post, "/v2/images", token: demo, json: ["id": .string(id)]).status == .created)
         #expect(try await cloud.send(.post, "/v2/images", token: demo, json: ["id": .string(id)]).status == .conflict)
@@ -298,7 +304,8 @@ struct ImageAPITests {
                 try await cloud.create("img-\(index)", token: demo, extra: [("tags", index % 2 == 0 ? ["even"] : [])]))
         }
         func names(_ path: String) async throws -> [String] {
-            try await cloud.send(.get, path, token: demo).json?["images"]?.array?.compactMap { $0["name"]?.string } ?? []
+            try await cloud.send(.get, path, token: demo).json?["images"]?.array?.compactMap { $0["name"]?.string }
+                ?? []
         }
         #expect(try await names("/v2/images?name=img-3") == ["img-3"])
         #expect(try await names("/v2/images?id=in:\(ids[0]),\(ids[4])&sort=name:asc") == ["img-0", "img-4"])
@@ -327,11 +334,14 @@ struct ImageAPITests {
             try await cloud.identity.send(
                 .get, "/v3/auth/tokens?nocatalog", headers: ["X-Auth-Token": demo, "X-Subject-Token": demo]
             ).json?["token"]?["project"]?["id"]?.string)
-        let added = try await cloud.send(.post, "/v2/images/\(id)/members", token: admin, json: ["member": .string(demoProject)])
+        let added = try await cloud.send(
+            .post, "/v2/images/\(id)/members", token: admin, json: ["member": .string(demoProject)])
         #expect(added.status == .ok && added.json?["status"]?.string == "pending", "\(added.text)")
         #expect(
-            try await cloud.send(.post, "/v2/images/\(id)/members", token: admin, json: ["member": .string(demoProject)])
-                .status == .conflict)
+            try await cloud.send(
+                .post, "/v2/images/\(id)/members", token: admin, json: ["member": .string(demoProject)]
+            )
+            .status == .conflict)
         // Pending: visible by id, not listed.
         #expect(try await cloud.send(.get, "/v2/images/\(id)", token: demo).status == .ok)
         #expect(try await cloud.send(.get, "/v2/images", token: demo).json?["images"]?.array?.isEmpty == true)
@@ -346,7 +356,8 @@ struct ImageAPITests {
         #expect(try await cloud.send(.delete, "/v2/images/\(id)", token: demo).status == .forbidden)
         let list = try await cloud.send(.get, "/v2/images/\(id)/members", token: demo)
         #expect(list.json?["members"]?.array?.count == 1)
-        #expect(try await cloud.send(.delete, "/v2/images/\(id)/members/\(demoProject)", token: admin).status == .noContent)
+        #expect(
+            try await cloud.send(.delete, "/v2/images/\(id)/members/\(demoProject)", token: admin).status == .noContent)
         #expect(try await cloud.send(.get, "/v2/images/\(id)", token: demo).status == .notFound)
     }
 

@@ -63,6 +63,7 @@ extension IntegrationTests {
             let first = try deploy()
             #expect(first.status == 0, "\(first.text)")
             #expect(first.stdout.contains("install.identity"), "\(first.stdout)")
+            #expect(first.stdout.contains("install.image"), "\(first.stdout)")
             #expect(first.stdout.contains("Installation completed successfully"), "\(first.stdout)")
             #expect(first.stdout.contains("All checks passed."), "\(first.stdout)")
             let rc = try FileManager.default.attributesOfItem(atPath: Self.directory + "/keystonerc_admin")
@@ -110,10 +111,57 @@ extension IntegrationTests {
             #expect(denied.status != 0 && denied.stderr.contains("403"), "\(denied.text)")
         }
 
+        @Test(
+            "The image commands with a real qcow2: create, list, show, save (byte for byte), privacy, delete",
+            .enabled(if: client != nil))
+        func imageCommands() throws {
+            let file = Self.directory + "/cirros.qcow2"
+            let made = try run(["qemu-img", "create", "-f", "qcow2", file, "128M"])
+            #expect(made.status == 0, "\(made.text)")
+            let created = try openstack(
+                "image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--file", file, "--public",
+                "cirros", "-f", "value", "-c", "status")
+            #expect(created.stdout == "active\n", "\(created.text)")
+            let listed = try openstack("image", "list", "-f", "value", "-c", "Name")
+            #expect(listed.stdout.contains("cirros"), "\(listed.text)")
+            let shown = try openstack("image", "show", "cirros", "-f", "value", "-c", "virtual_size")
+            #expect(shown.stdout == "134217728\n", "\(shown.text)")
+            let saved = Self.directory + "/saved.qcow2"
+            #expect(try openstack("image", "save", "--file", saved, "cirros").status == 0)
+            #expect(FileManager.default.contentsEqual(atPath: file, andPath: saved))
+            // A private image of admin's project is not seen by a member of another project.
+            let secret = try openstack(
+                "image", "create", "--disk-format", "raw", "--container-format", "bare", "--file", file, "--private",
+                "secret", "-f", "value", "-c", "id")
+            #expect(secret.status == 0, "\(secret.text)")
+            let suffix = String(UUID().uuidString.prefix(6)).lowercased()
+            #expect(try openstack("project", "create", "images-\(suffix)").status == 0)
+            #expect(
+                try openstack(
+                    "user", "create", "--project", "images-\(suffix)", "--password", "pw-\(suffix)", "viewer-\(suffix)"
+                ).status == 0)
+            #expect(
+                try openstack("role", "add", "--project", "images-\(suffix)", "--user", "viewer-\(suffix)", "member")
+                    .status == 0)
+            let member = [
+                "OS_USERNAME": "viewer-\(suffix)", "OS_PASSWORD": "pw-\(suffix)", "OS_PROJECT_NAME": "images-\(suffix)",
+            ]
+            let seen = try openstack("image", "list", "-f", "value", "-c", "Name", as: member)
+            #expect(seen.status == 0 && seen.stdout == "cirros\n", "\(seen.text)")
+            let hidden = try openstack(
+                "image", "show", secret.stdout.trimmingCharacters(in: .whitespacesAndNewlines), as: member)
+            #expect(hidden.status != 0, "\(hidden.text)")
+            #expect(try openstack("image", "delete", "secret").status == 0)
+            let left = try openstack("image", "list", "-f", "value", "-c", "Name")
+            #expect(left.stdout == "cirros\n", "\(left.text)")
+        }
+
         @Test("A killed service is restarted by systemd; after a reboot status is green again", .timeLimit(.minutes(5)))
         func restartAndReboot() throws {
-            let killed = try ssh("systemctl kill -s KILL nimbus-identity; sleep 3; systemctl is-active nimbus-identity")
-            #expect(killed.stdout == "active\n", "\(killed.text)")
+            let killed = try ssh(
+                "systemctl kill -s KILL nimbus-identity nimbus-image; sleep 3; systemctl is-active nimbus-identity nimbus-image"
+            )
+            #expect(killed.stdout == "active\nactive\n", "\(killed.text)")
             var recovered = try status()
             for _ in 0..<10 where recovered.status != 0 {
                 Thread.sleep(forTimeInterval: 1)

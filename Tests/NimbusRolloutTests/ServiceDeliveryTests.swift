@@ -14,7 +14,7 @@ struct ServiceDeliveryTests {
         let templates = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("templates")
         var texts: [String: String] = [:]
-        for name in ["identity.conf", "nimbus-service.service"] {
+        for name in ["identity.conf", "image.conf", "nimbus-service.service"] {
             texts[name] = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
         }
         let delivery = ServiceDelivery(
@@ -23,7 +23,7 @@ struct ServiceDeliveryTests {
         return (delivery, base.plan)
     }
 
-    @Test("install, health and register steps of the identity service: config, unit, keys, bootstrap, keystonerc")
+    @Test("install, health and register steps of identity and image: config, unit, keys, bootstrap, keystonerc")
     func identitySteps() throws {
         let (delivery, plan) = try delivery()
         let controller = try #require(plan.hosts.first { $0.host.description == "10.0.0.1" })
@@ -52,7 +52,12 @@ struct ServiceDeliveryTests {
         #expect(text.contains("http://10.0.0.4:8080/v1/AUTH_$(project_id)s"))
         #expect(text.contains("[register.identity/keystonerc] file /root/keystonerc_admin 0600"))
         #expect(text.contains("export OS_AUTH_URL=http://10.0.0.1:5000/v3"))
-        #expect(text.contains("== install.image: skipped"))
+        #expect(text.contains("[install.image/config] file /etc/nimbus/image.conf 0640 root:root"))
+        #expect(text.contains("identity_url = http://10.0.0.1:5000/v3"))
+        #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server image --config /etc/nimbus/image.conf"))
+        #expect(!text.contains("install.image/keys"))
+        #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:9292/healthz"))
+        #expect(text.contains("== install.compute: skipped"))
     }
 
     @Test("A template naming a value nobody gives is an error, not an empty string")
@@ -63,7 +68,7 @@ struct ServiceDeliveryTests {
         #expect(try ServiceDelivery.render("{{ a }}-{{b}}", name: "x", values: ["a": "1", "b": "2"]) == "1-2")
     }
 
-    @Test("With a delivery, the rollout uploads the binary once per host and runs the identity steps")
+    @Test("With a delivery, the rollout uploads the binary once per host and runs the identity and image steps")
     func rolloutWithDelivery() throws {
         let base = try #require(base)
         let (delivery, plan) = try delivery()
@@ -88,6 +93,7 @@ struct ServiceDeliveryTests {
         #expect(outcomes["install.nimbus-server"] == .changed)
         #expect(outcomes["install.identity"] == .unchanged)
         #expect(outcomes["register.identity"] == .unchanged)
-        #expect(outcomes["install.image"] == .skipped)
+        #expect(outcomes["install.image"] == .unchanged)
+        #expect(outcomes["install.compute"] == .skipped)
     }
 }
