@@ -125,12 +125,13 @@ final class DeployPrinter: @unchecked Sendable {
                 )
             }
             if !skipped.isEmpty {
-                let services = Array(
-                    Set(skipped.compactMap { $0.step.split(separator: ".").dropFirst().first.map(String.init) })
+                // Service steps are named `install.<service>`; others (packages) by themselves.
+                let names = Array(
+                    Set(skipped.map { $0.step.split(separator: ".").dropFirst().first.map(String.init) ?? $0.step })
                 )
                 .sorted()
                 lines.append(
-                    "Not carried out by this version: \(skipped.count) steps (\(services.joined(separator: ", "))); each is listed above with the reason."
+                    "Not carried out by this version: \(skipped.count) step\(skipped.count == 1 ? "" : "s") (\(names.joined(separator: ", "))); each is listed above with the reason."
                 )
             }
             if summary.succeeded {
