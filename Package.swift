@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "NimbusServiceKit",
             dependencies: [
-                "CGlibcMalloc",
+                "CGlibcMalloc", "NimbusModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

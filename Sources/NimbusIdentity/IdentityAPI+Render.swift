@@ -6,13 +6,7 @@ import NimbusServiceKit
 extension IdentityAPI {
     /// `2026-11-22T11:48:47.000000Z`, Keystone's token timestamp form.
     static func timestamp(_ seconds: Int64, millis: Int64 = 0) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))."
-            + String(String(1000 + millis % 1000).dropFirst()) + "000Z"
+        Timestamp.utc(seconds) + "." + String(String(1000 + millis % 1000).dropFirst()) + "000Z"
     }
 
     func domainRef(_ id: String, _ snapshot: IdentitySnapshot) -> JSON {

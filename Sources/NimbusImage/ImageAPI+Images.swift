@@ -57,13 +57,11 @@ extension ImageAPI {
         image.propertyList = properties
         if image.owner == nil, !caller.isAdmin { throw GlanceFault.forbidden("A project-scoped token is required.") }
         let stored = image
-        do {
-            try store.write { db in
-                if try Image.exists(db, key: stored.id) {
-                    throw GlanceFault(.conflict, "An image with identifier \(stored.id) already exists")
-                }
-                try stored.insert(db)
+        try store.write { db in
+            if try Image.exists(db, key: stored.id) {
+                throw GlanceFault(.conflict, "An image with identifier \(stored.id) already exists")
             }
+            try stored.insert(db)
         }
         var headers: HTTPFields = [:]
         headers[.location] = "\(request.origin)/v2/images/\(image.id)"

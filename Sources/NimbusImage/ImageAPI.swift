@@ -99,14 +99,7 @@ public struct ImageAPI: Sendable {
     // MARK: Rendering
 
     /// `2026-11-22T10:37:30Z`.
-    static func timestamp(_ millis: Int64) -> String {
-        var time = time_t(millis / 1000)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
-    }
+    static func timestamp(_ millis: Int64) -> String { Timestamp.utc(millis / 1000) + "Z" }
 
     func render(_ image: Image) -> JSON {
         var members: [(String, JSON)] = [

@@ -125,6 +125,17 @@ public struct ServiceDelivery: Sendable {
             ResourceStep(
                 "\(group)/unit",
                 .file(path: "/etc/systemd/system/\(unit)", content: try template("nimbus-service.service", values))),
+        ]
+        if service == "identity" {
+            // The token keys, made once (nimbus-server identity rotate-keys rotates them).
+            resources.append(
+                ResourceStep(
+                    "\(group)/keys",
+                    .command(
+                        run: "\(Self.binaryPath) identity rotate-keys --config /etc/nimbus/identity.conf",
+                        unless: "ls /etc/nimbus/token-keys/*.key")))
+        }
+        resources += [
             ResourceStep(
                 "\(group)/reload",
                 .command(run: "systemctl daemon-reload", unless: "! nimbus_changed '\(group)/unit'")),
@@ -132,15 +143,6 @@ public struct ServiceDelivery: Sendable {
                 "\(group)/service",
                 .service(name: unit, enabled: true, running: true, restartOn: ["\(group)/config", "\(group)/unit"])),
         ]
-        if service == "identity" {
-            // The token keys, made once (nimbus-server identity rotate-keys rotates them).
-            resources.insert(
-                ResourceStep(
-                    "\(group)/keys",
-                    .command(
-                        run: "\(Self.binaryPath) identity rotate-keys --config /etc/nimbus/identity.conf",
-                        unless: "ls /etc/nimbus/token-keys/*.key")), at: 2)
-        }
         return PreparedStep(resources: resources)
     }
 

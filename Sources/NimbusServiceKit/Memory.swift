@@ -1,3 +1,6 @@
+import Foundation
+import NimbusModel
+
 #if canImport(Glibc)
     import CGlibcMalloc
     import Glibc
@@ -15,9 +18,9 @@ public enum Memory {
     /// alone.
     public static func releaseStartupCode() {
         #if os(Linux)
-            guard let maps = readWhole("/proc/self/maps"), let executable = resolveLink("/proc/self/exe") else {
-                return
-            }
+            guard let maps = SystemFile.text("/proc/self/maps"),
+                let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            else { return }
             for line in maps.split(separator: "\n") {
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
                 guard fields.count >= 6, fields[1] == "r-xp", fields[5...].joined(separator: " ") == executable
@@ -30,31 +33,6 @@ public enum Memory {
             }
         #endif
     }
-
-    #if os(Linux)
-        /// A whole (procfs) file: their sizes read as 0, so read until end of file.
-        private static func readWhole(_ path: String) -> String? {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
-            defer { close(fd) }
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { break }
-                bytes += chunk[..<count]
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-
-        private static func resolveLink(_ path: String) -> String? {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let count = readlink(path, &buffer, buffer.count - 1)
-            guard count > 0 else { return nil }
-            return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-    #endif
 
     /// Makes every allocation of 1 MiB or more its own mapping, returned to the system when
     /// freed. glibc otherwise raises that threshold each time such a block is freed, after

@@ -234,10 +234,10 @@ public enum Base64URL {
         var index = 0
         while index + 3 <= bytes.count {
             let group = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out += [
-                alphabet[Int(group >> 18 & 63)], alphabet[Int(group >> 12 & 63)], alphabet[Int(group >> 6 & 63)],
-                alphabet[Int(group & 63)],
-            ]
+            out.append(alphabet[Int(group >> 18 & 63)])
+            out.append(alphabet[Int(group >> 12 & 63)])
+            out.append(alphabet[Int(group >> 6 & 63)])
+            out.append(alphabet[Int(group & 63)])
             index += 3
         }
         let rest = bytes.count - index
