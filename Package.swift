@@ -108,9 +108,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "NimbusObject",
+            dependencies: [
+                "NimbusServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "NimbusServer",
             dependencies: [
-                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusModel",
+                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,10 +139,30 @@ let package = Package(
             dependencies: ["NimbusServer", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Shared by the service tests: the identity service in-process.
+        .target(
+            name: "NimbusTestSupport",
+            dependencies: [
+                "NimbusIdentity", "NimbusServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "NimbusImageTests",
             dependencies: [
-                "NimbusImage", "NimbusIdentity", "NimbusServiceKit",
+                "NimbusImage", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusObjectTests",
+            dependencies: [
+                "NimbusObject", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

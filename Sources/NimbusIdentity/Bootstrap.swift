@@ -92,8 +92,11 @@ public struct BootstrapSpec: Sendable, Equatable {
 extension IdentityStore {
     /// The roles every cloud has, each implying the next (admin → manager → member → reader).
     /// `_member_` (the old name of member, which the course notes and older clients use)
-    /// implies member.
-    static let standardRoles = ["admin", "manager", "member", "reader", "service", "_member_"]
+    /// implies member. `SwiftOperator` and `ResellerAdmin` are the object storage service's
+    /// (an operator of a project's account; any account), as Packstack creates them.
+    static let standardRoles = [
+        "admin", "manager", "member", "reader", "service", "_member_", "SwiftOperator", "ResellerAdmin",
+    ]
 
     /// Brings the store to `spec`; returns what it changed, one line each.
     @discardableResult

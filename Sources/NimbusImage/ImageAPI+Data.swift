@@ -91,40 +91,18 @@ extension ImageAPI {
     }
 
     func receive(_ body: RequestBody, into path: String) async throws -> Written {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else {
-            throw GlanceFault(.internalServerError, "Cannot store image data: \(String(cString: strerror(errno))).")
-        }
-        var closed = false
-        defer { if !closed { close(descriptor) } }
         var md5 = Insecure.MD5()
         var sha512 = SHA512()
-        var size: Int64 = 0
-        for try await buffer in body {
-            size += Int64(buffer.readableBytes)
-            guard size <= sizeCap else {
-                throw GlanceFault(.contentTooLarge, "Image exceeds the storage quota of \(sizeCap) bytes.")
-            }
-            try buffer.withUnsafeReadableBytes { bytes in
+        let size: Int64
+        do {
+            size = try await DataFile.receive(body, into: path, limit: sizeCap) { bytes in
                 md5.update(bufferPointer: bytes)
                 sha512.update(bufferPointer: bytes)
-                var offset = 0
-                while offset < bytes.count {
-                    let count = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if count < 0 {
-                        if errno == EINTR { continue }
-                        throw GlanceFault(
-                            .internalServerError, "Writing image data failed: \(String(cString: strerror(errno))).")
-                    }
-                    offset += count
-                }
             }
-        }
-        // fsync can take a while for a large image: off the request's thread.
-        let synced = try await NIOThreadPool.singleton.runIfActive { fsync(descriptor) == 0 }
-        closed = true
-        guard close(descriptor) == 0, synced else {
-            throw GlanceFault(.internalServerError, "Storing image data failed: \(String(cString: strerror(errno))).")
+        } catch DataFile.Failure.tooLarge {
+            throw GlanceFault(.contentTooLarge, "Image exceeds the storage quota of \(sizeCap) bytes.")
+        } catch let failure as DataFile.Failure {
+            throw GlanceFault(.internalServerError, "Storing image data failed: \(failure).")
         }
         return Written(size: size, md5: md5.finalize().hex, sha512: sha512.finalize().hex)
     }
@@ -164,7 +142,7 @@ extension ImageAPI {
         var end = size - 1
         var status = HTTPResponse.Status.ok
         if let range = request.header("Range"), size > 0 {
-            guard let (first, last) = Self.byteRange(range, size: size) else {
+            guard let (first, last) = DataFile.byteRange(range, size: size) else {
                 headers[.contentRange] = "bytes */\(size)"
                 return Response.empty(.rangeNotSatisfiable, headers: headers)
             }
@@ -172,50 +150,13 @@ extension ImageAPI {
             status = .partialContent
             headers[.contentRange] = "bytes \(start)-\(end)/\(size)"
         }
-        let path = dataPath(id)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(dataPath(id), O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw GlanceFault(.internalServerError, "The data of image \(id) is missing from the store.")
         }
         let length = size == 0 ? 0 : end - start + 1
-        let first = start
-        headers[.contentLength] = String(length)
         return Response(
             status: status, headers: headers,
-            body: ResponseBody(contentLength: Int(length)) { writer in
-                defer { close(descriptor) }
-                var offset = first
-                let stop = first + length
-                var buffer = ByteBufferAllocator().buffer(capacity: 1 << 18)
-                while offset < stop {
-                    buffer.clear()
-                    let wanted = Int(min(Int64(1 << 18), stop - offset))
-                    let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { bytes in
-                        max(0, pread(descriptor, bytes.baseAddress, wanted, off_t(offset)))
-                    }
-                    guard count > 0 else { throw GlanceFault(.internalServerError, "The image data ended early.") }
-                    offset += Int64(count)
-                    try await writer.write(buffer)
-                }
-                try await writer.finish(nil)
-            })
+            body: DataFile.body([.init(path: dataPath(id), offset: start, length: length, descriptor: descriptor)]))
     }
-
-    /// `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range only).
-    static func byteRange(_ header: String, size: Int64) -> (Int64, Int64)? {
-        guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
-        let parts = header.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return nil }
-        if parts[0].isEmpty {
-            guard let suffix = Int64(parts[1]), suffix > 0 else { return nil }
-            return (max(0, size - suffix), size - 1)
-        }
-        guard let first = Int64(parts[0]), first < size else { return nil }
-        let last = parts[1].isEmpty ? size - 1 : min(Int64(parts[1]) ?? -1, size - 1)
-        return last >= first ? (first, last) : nil
-    }
-}
-
-extension Digest {
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
 }

@@ -10,7 +10,7 @@ public struct ServiceDelivery: Sendable {
     public static let binaryPath = "/usr/local/bin/nimbus-server"
     /// The services this version of nimbus-server carries out; the others are skipped with
     /// a note until their issue lands.
-    public static let available: Set<String> = ["identity", "image"]
+    public static let available: Set<String> = ["identity", "image", "object"]
 
     public var binary: Data
     public var binarySHA256: String

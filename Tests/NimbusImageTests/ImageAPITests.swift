@@ -5,63 +5,34 @@ import NIOCore
 import NimbusIdentity
 import NimbusImage
 import NimbusServiceKit
+import NimbusTestSupport
 import Testing
 
 /// An identity and an image service in-process, the image service asking the identity
 /// router itself about tokens (no fake validator); image data in a temporary directory.
 struct ImageCloud {
     typealias Client = InProcessClient<RouterResponder<ServiceContext>>
-    let identity: Client
+    let identity: TestIdentity
     let image: Client
     let dataDirectory: String
 
     init(sizeCap: Int64 = 1 << 40) throws {
-        let store = try IdentityStore(path: nil)
-        let hasher = PasswordHasher(logN: 10, blockSize: 8, parallelism: 1)
-        try store.bootstrap(
-            BootstrapSpec(
-                adminPassword: "admin-pw", region: "RegionOne",
-                catalog: [
-                    .init(type: "image", name: "glance", description: "Image", urls: ["public": "http://ctl:9292"])
-                ],
-                demoPassword: "demo-pw"),
-            hasher: hasher)
-        let identityAPI = IdentityAPI(
-            store: store, keys: TokenKeyRing(keys: [.init(id: 1, key: SymmetricKey(size: .bits256))]),
-            settings: IdentitySettings(tokenExpiration: 3600, hasher: hasher))
-        let identity = Client(responder: buildIdentityRouter(api: identityAPI).buildResponder())
-        self.identity = identity
-        let validator = TokenValidator(cacheSeconds: 0) { token in
-            let reply = try await identity.send(
-                .get, "/v3/auth/tokens?nocatalog", headers: ["X-Auth-Token": token, "X-Subject-Token": token])
-            return (Int(reply.status.code), reply.body)
-        }
+        identity = try TestIdentity(catalog: [
+            .init(type: "image", name: "glance", description: "Image", urls: ["public": "http://ctl:9292"])
+        ])
         dataDirectory = NSTemporaryDirectory() + "nimbus-image-test-" + UUID().uuidString
         let api = try ImageAPI(
-            store: try ImageStore(path: nil), validator: validator, dataDirectory: dataDirectory,
+            store: try ImageStore(path: nil), validator: identity.validator, dataDirectory: dataDirectory,
             identityURI: "http://ctl:5000", sizeCap: sizeCap)
         image = Client(responder: buildImageRouter(api: api).buildResponder())
     }
 
     func token(_ user: String, _ password: String, project: String) async throws -> String {
-        let body: JSON = [
-            "auth": [
-                "identity": [
-                    "methods": ["password"],
-                    "password": [
-                        "user": ["name": .string(user), "domain": ["name": "Default"], "password": .string(password)]
-                    ],
-                ],
-                "scope": ["project": ["name": .string(project), "domain": ["name": "Default"]]],
-            ]
-        ]
-        let reply = try await identity.send(
-            .post, "/v3/auth/tokens", headers: ["Content-Type": "application/json"], body: body.bytes)
-        return try #require(reply.header("X-Subject-Token"), "\(reply.text)")
+        try await identity.token(user, password, project: project)
     }
 
-    func admin() async throws -> String { try await token("admin", "admin-pw", project: "admin") }
-    func demo() async throws -> String { try await token("demo", "demo-pw", project: "demo") }
+    func admin() async throws -> String { try await identity.admin() }
+    func demo() async throws -> String { try await identity.demo() }
 
     func send(
         _ method: HTTPRequest.Method, _ path: String, token: String?, json: JSON? = nil,
@@ -331,7 +302,7 @@ struct ImageAPITests {
         let demo = try await cloud.demo()
         let id = try await cloud.create("shared", token: admin)
         let demoProject = try #require(
-            try await cloud.identity.send(
+            try await cloud.identity.client.send(
                 .get, "/v3/auth/tokens?nocatalog", headers: ["X-Auth-Token": demo, "X-Subject-Token": demo]
             ).json?["token"]?["project"]?["id"]?.string)
         let added = try await cloud.send(

@@ -14,7 +14,7 @@ struct ServiceDeliveryTests {
         let templates = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("templates")
         var texts: [String: String] = [:]
-        for name in ["identity.conf", "image.conf", "nimbus-service.service"] {
+        for name in ["identity.conf", "image.conf", "object.conf", "nimbus-service.service"] {
             texts[name] = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
         }
         let delivery = ServiceDelivery(
@@ -23,12 +23,11 @@ struct ServiceDeliveryTests {
         return (delivery, base.plan)
     }
 
-    @Test("install, health and register steps of identity and image: config, unit, keys, bootstrap, keystonerc")
+    @Test("install, health and register steps of identity, image and object: config, unit, keys, bootstrap, keystonerc")
     func identitySteps() throws {
         let (delivery, plan) = try delivery()
-        let controller = try #require(plan.hosts.first { $0.host.description == "10.0.0.1" })
         var text = ""
-        for step in controller.steps where step.kind != .prepare {
+        for step in plan.hosts.flatMap(\.steps) where step.kind != .prepare {
             switch try delivery.work(for: step) {
             case .resources(let prepared): text += "== \(step.name)\n" + describe(prepared.resources)
             case .uploadBinary: text += "== \(step.name): upload\n"
@@ -58,6 +57,10 @@ struct ServiceDeliveryTests {
         #expect(!text.contains("install.image/keys"))
         #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:9292/healthz"))
         #expect(text.contains("== install.compute: skipped"))
+        // Object storage goes to the storage host of the four-node layout.
+        #expect(text.contains("[install.object/config] file /etc/nimbus/object.conf 0640 root:root"))
+        #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server object --config /etc/nimbus/object.conf"))
+        #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:8080/healthz"))
     }
 
     @Test("A template naming a value nobody gives is an error, not an empty string")
@@ -68,7 +71,7 @@ struct ServiceDeliveryTests {
         #expect(try ServiceDelivery.render("{{ a }}-{{b}}", name: "x", values: ["a": "1", "b": "2"]) == "1-2")
     }
 
-    @Test("With a delivery, the rollout uploads the binary once per host and runs the identity and image steps")
+    @Test("With a delivery, the rollout uploads the binary once per host and runs the identity, image and object steps")
     func rolloutWithDelivery() throws {
         let base = try #require(base)
         let (delivery, plan) = try delivery()
@@ -95,5 +98,8 @@ struct ServiceDeliveryTests {
         #expect(outcomes["register.identity"] == .unchanged)
         #expect(outcomes["install.image"] == .unchanged)
         #expect(outcomes["install.compute"] == .skipped)
+        let storage = summary.hosts.first { $0.host == "10.0.0.4" }
+        #expect(storage?.steps.first { $0.step == "install.object" }?.outcome == .unchanged)
+        #expect(storage?.steps.first { $0.step == "health.object" }?.outcome == .unchanged)
     }
 }

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import NimbusObject
+import NimbusServiceKit
+
+/// `nimbus-server object`: the Swift-compatible object storage service.
+struct ObjectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "object",
+        abstract: "The object storage service (Swift v1 API).",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve", abstract: "Serve the API until SIGTERM (the default).")
+        @Option(name: .long, help: "The service's configuration file.")
+        var config = "/etc/nimbus/object.conf"
+
+        func run() async throws {
+            Memory.configureAllocator()
+            let settings = try ObjectServiceConfig.load(path: config)
+            let api = try settings.open()
+            let logger = Logger(label: "nimbus.object")
+            let leftovers = try api.removeLeftovers()
+            logger.info(
+                "object service starting",
+                metadata: [
+                    "bind": "\(settings.host):\(settings.port)", "state": "\(settings.stateDirectory)",
+                    "leftovers_removed": "\(leftovers)",
+                ])
+            // Expired objects (X-Delete-At) are hidden at once and removed within a minute.
+            let expirer = Task.detached {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(30))
+                    do {
+                        _ = try api.sweepExpired()
+                    } catch {
+                        logger.error("removing expired objects failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            defer { expirer.cancel() }
+            let app = Application(
+                router: buildObjectRouter(api: api),
+                configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+                onServerRunning: { _ in Memory.releaseStartupCode() },
+                logger: logger)
+            try await app.runService()
+        }
+    }
+}
+
+/// `/etc/nimbus/object.conf`, read once at start.
+struct ObjectServiceConfig {
+    var host: String
+    var port: Int
+    var stateDirectory: String
+    var identityURL: String
+    var maxFileSize: Int64
+
+    static func load(path: String) throws -> ObjectServiceConfig {
+        let config = try ServiceConfig.load(path: path)
+        let bind = try config.endpoint("DEFAULT", "bind", default: "0.0.0.0:8080")
+        guard let identityURL = config.string("auth", "identity_url"), identityURL.hasPrefix("http://") else {
+            throw ServiceConfig.Failure.invalid(
+                section: "auth", key: "identity_url", value: config.string("auth", "identity_url") ?? "",
+                expected: "the identity service's http:// URL")
+        }
+        let maxFileSize = try config.int("swift", "max_file_size", default: 5 << 30)
+        return ObjectServiceConfig(
+            host: bind.host, port: bind.port,
+            stateDirectory: config.string("DEFAULT", "state_dir", default: "/var/lib/nimbus/object"),
+            identityURL: identityURL, maxFileSize: Int64(maxFileSize))
+    }
+
+    func open() throws -> ObjectAPI {
+        try FileManager.default.createDirectory(
+            atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var limits = ObjectAPI.Limits()
+        limits.maxFileSize = maxFileSize
+        return try ObjectAPI(
+            store: try ObjectStore(path: stateDirectory + "/object.sqlite"),
+            validator: try TokenValidator(identityURL: identityURL), dataDirectory: stateDirectory, limits: limits)
+    }
+}
