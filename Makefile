@@ -11,8 +11,12 @@ APT_PACKAGES := git pkg-config hyperfine debootstrap systemd-container dpkg-dev 
 BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
 # Real Keystone, the identity benchmark's anchor, in a venv of its own (.venv-keystone).
 KEYSTONE_PYPI := keystone==30.0.0 gunicorn==27.0.1
-# The stock OpenStack client the tests and the demo use, from PyPI into .venv.
-CLIENT_PYPI  := python-openstackclient==10.5.0
+# The stock OpenStack and Swift clients the tests and the demo use, from PyPI into .venv.
+CLIENT_PYPI  := python-openstackclient==10.5.0 python-swiftclient==4.11.0
+# Tempest, run by the integration suite against the sandbox cloud (.venv-tempest).
+TEMPEST_PYPI := tempest==47.0.0
+# OpenStack Swift, the object storage benchmark's anchor (.venv-swift).
+SWIFT_PYPI   := swift==2.38.3
 # nimbus-server as shipped to hosts: release, static Swift runtime, its own build folder.
 SERVER_BIN   := .build-server/release/nimbus-server
 
@@ -41,7 +45,8 @@ server: deps
 	$(SWIFT) build --scratch-path .build-server -c release --static-swift-stdlib --product nimbus-server -Xlinker -s
 
 clients:
-	@[ -x .venv/bin/openstack ] || { [ -x .venv/bin/python ] || python3 -m venv .venv; .venv/bin/pip install -q $(CLIENT_PYPI); }
+	@[ -x .venv/bin/openstack ] && [ -x .venv/bin/swift ] || { [ -x .venv/bin/python ] || python3 -m venv .venv; .venv/bin/pip install -q $(CLIENT_PYPI); }
+	@[ -x .venv-tempest/bin/tempest ] || { python3 -m venv .venv-tempest && .venv-tempest/bin/pip install -q $(TEMPEST_PYPI); }
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
@@ -60,7 +65,8 @@ unit: deps
 # Integration tests drive the built nimbus on real sandbox nodes: root only.
 integration: deps server clients
 	$(SWIFT) build --build-tests
-	NIMBUS_INTEGRATION=1 NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) OPENSTACK=$(CURDIR)/.venv/bin/openstack $(SWIFT) test --skip-build --disable-xctest --filter NimbusIntegrationTests 2>&1 \
+	NIMBUS_INTEGRATION=1 NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) OPENSTACK=$(CURDIR)/.venv/bin/openstack \
+	  SWIFT_CLIENT=$(CURDIR)/.venv/bin/swift TEMPEST=$(CURDIR)/.venv-tempest/bin/tempest $(SWIFT) test --skip-build --disable-xctest --filter NimbusIntegrationTests 2>&1 \
 	  | tee .build/integration-tests.log
 	@grep -q "Test run with .* passed" .build/integration-tests.log
 
@@ -87,6 +93,7 @@ demo: build server clients
 bench-tools: deps
 	@[ -x .venv/bin/pyinfra ] && [ -x .venv/bin/ansible-playbook ] || { python3 -m venv .venv && .venv/bin/pip install -q $(BENCH_PYPI); }
 	@[ -x .venv-keystone/bin/keystone-manage ] || { python3 -m venv .venv-keystone && .venv-keystone/bin/pip install -q $(KEYSTONE_PYPI); }
+	@[ -x .venv-swift/bin/swift-proxy-server ] || { python3 -m venv .venv-swift && .venv-swift/bin/pip install -q $(SWIFT_PYPI); }
 
 bench: release server bench-tools
 	bench/validate-plan.sh

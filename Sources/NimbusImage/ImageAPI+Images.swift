@@ -6,7 +6,11 @@ import NimbusServiceKit
 extension ImageAPI {
     func imageRoutes(on router: Router<ServiceContext>) {
         router.post("/v2/images") { request, context in try await create(request, context: context) }
-        router.get("/v2/images") { request, _ in try await list(request) }
+        router.get("/v2/images") { request, _ in
+            // `/v2/images/` is an image with an empty id, which does not exist.
+            guard !request.uri.path.hasSuffix("/") else { throw GlanceFault.notFound("") }
+            return try await list(request)
+        }
         router.get("/v2/images/:id") { request, context in
             let caller = try await caller(request)
             return Response.json(render(try visibleImage(try context.parameters.require("id"), caller)))
@@ -42,7 +46,7 @@ extension ImageAPI {
             createdAt: now, updatedAt: now)
         var properties: [(String, String)] = []
         for (key, value) in fields {
-            if Self.readOnly.contains(key) { throw GlanceFault.forbidden("Attribute '\(key)' is read-only.") }
+            try Self.checkWritable(key)
             if key == "id" {
                 guard let id = value.string, UUID(uuidString: id) != nil else {
                     throw GlanceFault.badRequest("Invalid value for id: it must be a UUID.")
@@ -365,9 +369,8 @@ extension ImageAPI {
             }
             let key = String(path.dropFirst()).replacingOccurrences(of: "~1", with: "/")
                 .replacingOccurrences(of: "~0", with: "~")
-            if Self.readOnly.contains(key) || key == "id" {
-                throw GlanceFault.forbidden("Attribute '\(key)' is read-only.")
-            }
+            try Self.checkWritable(key)
+            if key == "id" { throw GlanceFault.forbidden("Attribute 'id' is read-only.") }
             if Self.core.contains(key) {
                 guard op != "remove" else { throw GlanceFault.forbidden("Attribute '\(key)' cannot be removed.") }
                 guard let value = operation["value"] else {
@@ -438,7 +441,10 @@ extension ImageAPI {
         let id = try context.parameters.require("id")
         let action = try context.parameters.require("action")
         var image = try visibleImage(id, caller)
-        guard caller.isAdmin else { throw GlanceFault.policy(action == "deactivate" ? "deactivate" : "reactivate") }
+        // The image's owner (a member of its project) or an admin, as Glance's default policy.
+        guard canModify(image, caller) else {
+            throw GlanceFault.policy(action == "deactivate" ? "deactivate" : "reactivate")
+        }
         switch (action, image.status) {
         case ("deactivate", "active"), ("deactivate", "deactivated"): image.status = "deactivated"
         case ("reactivate", "deactivated"), ("reactivate", "active"): image.status = "active"

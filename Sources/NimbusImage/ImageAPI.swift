@@ -38,6 +38,15 @@ public struct ImageAPI: Sendable {
         "status", "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "created_at", "updated_at",
         "self", "file", "schema", "direct_url", "locations", "location",
     ]
+    /// Refuses (403) what a client may not set: the service's own attributes and Glance's
+    /// reserved `os_glance_*` namespace.
+    static func checkWritable(_ key: String) throws {
+        if readOnly.contains(key) { throw GlanceFault.forbidden("Attribute '\(key)' is read-only.") }
+        if key.hasPrefix("os_glance") {
+            throw GlanceFault.forbidden("Attribute '\(key)' is reserved.")
+        }
+    }
+
     /// Attributes with a column of their own.
     static let core: Set = [
         "id", "name", "visibility", "protected", "os_hidden", "owner", "disk_format", "container_format", "min_disk",

@@ -73,13 +73,22 @@ extension ObjectAPI {
         case .post:
             guard access.isOwner else { throw access.refusal }
             var changes = try metadataHeaders(request, prefix: "X-Account-Meta-")
-            if let quota = changes["X-Account-Meta-Quota-Bytes"] {
-                guard access.isReseller else { throw SwiftFault.forbidden }
-                guard quota.isEmpty || Int64(quota).map({ $0 >= 0 }) == true else {
-                    throw SwiftFault.badRequest("Invalid bytes quota.")
+            // Quotas (Swift's account_quotas: the older X-Account-Meta-Quota-Bytes and the
+            // X-Account-Quota-Bytes/-Count of 2.34) are the reseller admin's to set.
+            for header in ["X-Account-Quota-Bytes", "X-Account-Quota-Count"] {
+                if let value = request.header(header) {
+                    changes[header] = value
+                } else if request.header("X-Remove-" + header.dropFirst(2)) != nil {
+                    changes[header] = Self.removal
                 }
             }
-            if changes.isEmpty { changes = [:] }
+            for key in ["X-Account-Meta-Quota-Bytes", "X-Account-Quota-Bytes", "X-Account-Quota-Count"] {
+                guard let quota = changes[key] else { continue }
+                guard access.isReseller else { throw SwiftFault.forbidden }
+                guard quota == Self.removal || quota.isEmpty || Int64(quota).map({ $0 >= 0 }) == true else {
+                    throw SwiftFault.badRequest("Invalid \(key.hasSuffix("Count") ? "count" : "bytes") quota.")
+                }
+            }
             try store.write { db in
                 let now = clock()
                 var record =

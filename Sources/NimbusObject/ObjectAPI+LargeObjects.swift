@@ -206,6 +206,10 @@ extension ObjectAPI {
             slo: slo)
         try commit(record)
         var response = created(record, etag: slo == nil ? etag : "\"\(etag)\"")
+        // The answer describes the new object, its metadata included (as Swift's does).
+        for (key, value) in record.meta {
+            if let name = HTTPField.Name(key) { response.headers[name] = value }
+        }
         let quote = { (text: String) in
             text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? text
         }

@@ -241,16 +241,22 @@ extension ObjectAPI {
     /// Swift keeps (`Content-Disposition`, `Content-Encoding`, `X-Object-Manifest`).
     func objectMetadata(_ request: Request, base: Metadata = [:]) throws -> Metadata {
         var changes = try metadataHeaders(request, prefix: "X-Object-Meta-")
+        try systemHeaders(request, into: &changes)
+        return try merged(base, changes, prefix: "X-Object-Meta-", keepEmpty: true)
+    }
+
+    /// `Content-Disposition`, `Content-Encoding` and `X-Object-Manifest` (checked) of a PUT,
+    /// POST or copy.
+    func systemHeaders(_ request: Request, into changes: inout Metadata) throws {
         for header in ["Content-Disposition", "Content-Encoding", "X-Object-Manifest"] {
-            if let value = request.header(header) { changes[header] = value }
+            if let value = request.header(header) { changes[header] = value.isEmpty ? Self.removal : value }
         }
-        if let manifest = changes["X-Object-Manifest"], !manifest.isEmpty {
+        if let manifest = changes["X-Object-Manifest"], manifest != Self.removal {
             let parts = manifest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !manifest.contains("?"), !manifest.contains("&") else {
                 throw SwiftFault.badRequest("X-Object-Manifest must be in the format container/prefix")
             }
         }
-        return try merged(base, changes, prefix: "X-Object-Meta-")
     }
 
     func contentType(_ request: Request, name: String) -> String {
@@ -345,7 +351,11 @@ extension ObjectAPI {
 
     /// 413 when `size` more bytes (and one more object) would go over a quota.
     func checkQuotas(_ target: Target, adding size: Int64) throws {
-        try store.read { db in try checkQuotas(db, target, adding: size, isNew: true) }
+        try store.read { db in
+            let exists = try ObjectRecord.exists(
+                db, key: ["account": target.account, "container": target.container!, "name": target.object!])
+            try checkQuotas(db, target, adding: size, isNew: !exists)
+        }
     }
 
     func checkQuotas(_ db: Database, _ target: Target, adding size: Int64, isNew: Bool) throws {
@@ -362,14 +372,22 @@ extension ObjectAPI {
         {
             throw SwiftFault.overQuota
         }
-        if let account = try AccountRecord.fetchOne(db, key: target.account),
-            let quota = Metadata(json: account.metadata)["X-Account-Meta-Quota-Bytes"].flatMap({ Int64($0) })
-        {
+        let accountMeta = Metadata(json: try AccountRecord.fetchOne(db, key: target.account)?.metadata ?? "{}")
+        if let quota = (accountMeta["X-Account-Quota-Bytes"] ?? accountMeta["X-Account-Meta-Quota-Bytes"]).flatMap({
+            Int64($0)
+        }) {
             let used =
                 try Int64.fetchOne(
                     db, sql: "SELECT COALESCE(SUM(bytes_used), 0) FROM container WHERE account = ?",
                     arguments: [target.account]) ?? 0
             if used + size > quota { throw SwiftFault.overQuota }
+        }
+        if isNew, let quota = accountMeta["X-Account-Quota-Count"].flatMap({ Int64($0) }) {
+            let count =
+                try Int64.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(object_count), 0) FROM container WHERE account = ?",
+                    arguments: [target.account]) ?? 0
+            if count + 1 > quota { throw SwiftFault.overQuota }
         }
     }
 
@@ -406,7 +424,8 @@ extension ObjectAPI {
 
     func post(_ request: Request, _ target: Target, _ access: Access) throws -> Response {
         _ = try allowedContainer(target, access, write: true)
-        let changes = try metadataHeaders(request, prefix: "X-Object-Meta-")
+        var changes = try metadataHeaders(request, prefix: "X-Object-Meta-")
+        try systemHeaders(request, into: &changes)
         let deleteAt = try deleteAt(request)
         let removeDeleteAt = request.header("X-Remove-Delete-At") != nil
         let now = clock()
@@ -417,11 +436,8 @@ extension ObjectAPI {
                 object.deleteAt.map({ $0 > now / 1_000_000 }) ?? true
             else { throw SwiftFault.notFound }
             // A POST replaces the user metadata as a whole.
-            var meta = object.meta.filter { !$0.key.hasPrefix("X-Object-Meta-") }
-            for header in ["Content-Disposition", "Content-Encoding"] {
-                if let value = request.header(header) { meta[header] = value }
-            }
-            object.meta = try merged(meta, changes, prefix: "X-Object-Meta-")
+            let meta = object.meta.filter { !$0.key.hasPrefix("X-Object-Meta-") }
+            object.meta = try merged(meta, changes, prefix: "X-Object-Meta-", keepEmpty: true)
             if let type = request.header("Content-Type"), !type.isEmpty { object.contentType = type }
             if let deleteAt {
                 object.deleteAt = deleteAt

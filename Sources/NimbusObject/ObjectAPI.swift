@@ -161,8 +161,11 @@ public struct ObjectAPI: Sendable {
         }.joined(separator: "-")
     }
 
+    /// The value standing for "remove this key" (`X-Remove-…-Meta-…`; no header value can be it).
+    static let removal = "\u{0}"
+
     /// The user metadata headers of a request under `prefix` (`X-Container-Meta-`), checked
-    /// against the limits; `X-Remove-…` headers come back with an empty value.
+    /// against the limits; `X-Remove-…` headers come back as `removal`.
     func metadataHeaders(_ request: Request, prefix: String) throws -> Metadata {
         var found: Metadata = [:]
         let lowered = prefix.lowercased()
@@ -182,18 +185,19 @@ public struct ObjectAPI: Sendable {
             } else if name.hasPrefix(removal) {
                 let key = String(name.dropFirst(removal.count))
                 if !key.isEmpty, found[Self.canonical(lowered + key)] == nil {
-                    found[Self.canonical(lowered + key)] = ""
+                    found[Self.canonical(lowered + key)] = Self.removal
                 }
             }
         }
         return found
     }
 
-    /// `stored` with `changes` applied (an empty value removes), checked against the limits.
-    func merged(_ stored: Metadata, _ changes: Metadata, prefix: String) throws -> Metadata {
+    /// `stored` with `changes` applied, checked against the limits. An empty value removes the
+    /// key from accounts and containers; objects keep it (`keepEmpty`), as Swift does.
+    func merged(_ stored: Metadata, _ changes: Metadata, prefix: String, keepEmpty: Bool = false) throws -> Metadata {
         var result = stored
         for (key, value) in changes {
-            result[key] = value.isEmpty ? nil : value
+            result[key] = value == Self.removal || (value.isEmpty && !keepEmpty) ? nil : value
         }
         let user = result.filter { $0.key.hasPrefix(prefix) }
         guard user.count <= limits.maxMetaCount else {

@@ -32,12 +32,8 @@ struct IdentityCommand: AsyncParsableCommand {
             logger.info(
                 "identity service starting",
                 metadata: ["bind": "\(settings.host):\(settings.port)", "state": "\(settings.stateDirectory)"])
-            let app = Application(
-                router: buildIdentityRouter(api: service),
-                configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
-                onServerRunning: { _ in Memory.releaseStartupCode() },
-                logger: logger)
-            try await app.runService()
+            try await ServiceServer.run(
+                buildIdentityRouter(api: service), host: settings.host, port: settings.port, logger: logger)
         }
     }
 

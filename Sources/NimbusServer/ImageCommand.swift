@@ -28,12 +28,8 @@ struct ImageCommand: AsyncParsableCommand {
             logger.info(
                 "image service starting",
                 metadata: ["bind": "\(settings.host):\(settings.port)", "state": "\(settings.stateDirectory)"])
-            let app = Application(
-                router: buildImageRouter(api: api),
-                configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
-                onServerRunning: { _ in Memory.releaseStartupCode() },
-                logger: logger)
-            try await app.runService()
+            try await ServiceServer.run(
+                buildImageRouter(api: api), host: settings.host, port: settings.port, logger: logger)
         }
     }
 }

@@ -44,12 +44,8 @@ struct ObjectCommand: AsyncParsableCommand {
                 }
             }
             defer { expirer.cancel() }
-            let app = Application(
-                router: buildObjectRouter(api: api),
-                configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
-                onServerRunning: { _ in Memory.releaseStartupCode() },
-                logger: logger)
-            try await app.runService()
+            try await ServiceServer.run(
+                buildObjectRouter(api: api), host: settings.host, port: settings.port, logger: logger)
         }
     }
 }

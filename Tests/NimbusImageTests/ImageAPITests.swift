@@ -90,6 +90,8 @@ struct ImageAPITests {
             #expect(reply.header("WWW-Authenticate") == "Keystone uri=\"http://ctl:5000\"")
             #expect(reply.json?["error"]?["code"]?.int == 401)
         }
+        // An empty id is no image, not the list.
+        #expect(try await cloud.send(.get, "/v2/images/", token: try await cloud.admin()).status == .notFound)
         let missing = try await cloud.send(.get, "/v2/nothing", token: try await cloud.admin())
         #expect(missing.status == .notFound && missing.text.contains("<h1>404 Not Found</h1>"))
     }
@@ -256,6 +258,8 @@ struct ImageAPITests {
             .post, "/v2/images", token: demo, headers: ["Content-Type": "application/json"], bytes: Array("{".utf8))
         #expect(malformed.status == .badRequest && malformed.header("Content-Type")?.hasPrefix("text/html") == true)
         #expect(try await cloud.send(.post, "/v2/images", token: demo, json: ["size": 3]).status == .forbidden)
+        // Glance reserves the os_glance_ namespace.
+        #expect(try await cloud.send(.post, "/v2/images", token: demo, json: ["os_glance_x": "y"]).status == .forbidden)
         #expect(
             try await cloud.send(.post, "/v2/images", token: demo, json: ["disk_format": "exe"]).status == .badRequest)
         let id = "6d3c1f1e-8d9b-4a5e-9f2a-0c1d2e3f4a5b"
@@ -332,7 +336,7 @@ struct ImageAPITests {
         #expect(try await cloud.send(.get, "/v2/images/\(id)", token: demo).status == .notFound)
     }
 
-    @Test("Protected images are not deleted; deactivated ones are not downloaded but by admins")
+    @Test("Protected images are not deleted; deactivated ones are not downloaded but by admins; owners deactivate")
     func protectionAndDeactivation() async throws {
         let cloud = try ImageCloud()
         let admin = try await cloud.admin()
@@ -346,5 +350,10 @@ struct ImageAPITests {
         #expect(try await cloud.send(.post, "/v2/images/\(id)/actions/reactivate", token: demo).status == .forbidden)
         #expect(try await cloud.send(.post, "/v2/images/\(id)/actions/reactivate", token: admin).status == .noContent)
         #expect(try await cloud.send(.get, "/v2/images/\(id)/file", token: demo).body == [1, 2, 3])
+        // The owner's members may deactivate their own images (Glance's default policy).
+        let own = try await cloud.create("own", token: demo)
+        #expect(try await cloud.upload(own, [4], token: demo).status == .noContent)
+        #expect(try await cloud.send(.post, "/v2/images/\(own)/actions/deactivate", token: demo).status == .noContent)
+        #expect(try await cloud.send(.get, "/v2/images/\(own)/file", token: demo).status == .forbidden)
     }
 }

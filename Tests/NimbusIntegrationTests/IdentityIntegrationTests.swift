@@ -33,6 +33,15 @@ extension IntegrationTests {
         /// The `openstack` client with keystonerc_admin's variables (or `changes` to them).
         func openstack(_ arguments: String..., as changes: [String: String] = [:]) throws -> Output {
             let client = try #require(Self.client, "set OPENSTACK to the openstack client (make clients)")
+            return try Self.withCredentials(client, arguments, changes: changes)
+        }
+
+        /// Runs a client with keystonerc_admin's `OS_*` variables (`changes` applied), in
+        /// `directory` when given.
+        static func withCredentials(
+            _ client: String, _ arguments: [String], changes: [String: String] = [:], in directory: String? = nil,
+            timeout: Double = 120
+        ) throws -> Output {
             var environment: [String: String] = [:]
             let rc = try String(contentsOfFile: Self.directory + "/keystonerc_admin", encoding: .utf8)
             for line in rc.split(separator: "\n") where line.hasPrefix("export OS_") {
@@ -43,8 +52,23 @@ extension IntegrationTests {
                 environment[String(assignment[..<equals])] = value
             }
             environment.merge(changes) { $1 }
-            return try run(
-                ["env"] + environment.map { "\($0)=\($1)" } + [client] + arguments, timeout: 120)
+            let command = ["env"] + environment.map { "\($0)=\($1)" } + [client] + arguments
+            guard let directory else { return try run(command, timeout: timeout) }
+            let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(
+                separator: " ")
+            return try run(["sh", "-c", "cd '\(directory)' && exec \(quoted)"], timeout: timeout)
+        }
+
+        /// A new project with a member user; the `OS_*` changes that act as that user.
+        func newMember(_ prefix: String) throws -> [String: String] {
+            let suffix = String(UUID().uuidString.prefix(6)).lowercased()
+            let project = "\(prefix)-\(suffix)"
+            let user = "\(prefix)-user-\(suffix)"
+            #expect(try openstack("project", "create", project).status == 0)
+            #expect(
+                try openstack("user", "create", "--project", project, "--password", "pw-\(suffix)", user).status == 0)
+            #expect(try openstack("role", "add", "--project", project, "--user", user, "member").status == 0)
+            return ["OS_USERNAME": user, "OS_PASSWORD": "pw-\(suffix)", "OS_PROJECT_NAME": project]
         }
 
         @Test(
@@ -134,18 +158,7 @@ extension IntegrationTests {
                 "image", "create", "--disk-format", "raw", "--container-format", "bare", "--file", file, "--private",
                 "secret", "-f", "value", "-c", "id")
             #expect(secret.status == 0, "\(secret.text)")
-            let suffix = String(UUID().uuidString.prefix(6)).lowercased()
-            #expect(try openstack("project", "create", "images-\(suffix)").status == 0)
-            #expect(
-                try openstack(
-                    "user", "create", "--project", "images-\(suffix)", "--password", "pw-\(suffix)", "viewer-\(suffix)"
-                ).status == 0)
-            #expect(
-                try openstack("role", "add", "--project", "images-\(suffix)", "--user", "viewer-\(suffix)", "member")
-                    .status == 0)
-            let member = [
-                "OS_USERNAME": "viewer-\(suffix)", "OS_PASSWORD": "pw-\(suffix)", "OS_PROJECT_NAME": "images-\(suffix)",
-            ]
+            let member = try newMember("images")
             let seen = try openstack("image", "list", "-f", "value", "-c", "Name", as: member)
             #expect(seen.status == 0 && seen.stdout == "cirros\n", "\(seen.text)")
             let hidden = try openstack(
@@ -156,12 +169,26 @@ extension IntegrationTests {
             #expect(left.stdout == "cirros\n", "\(left.text)")
         }
 
+        @Test(
+            "The swift CLI: the course's post/upload/list/download, a 1 GiB object, 10,000 objects, a public container, another project refused",
+            .enabled(if: client != nil && swiftClient != nil), .timeLimit(.minutes(20)))
+        func objectCommands() throws {
+            try objectStorageWalkthrough()
+        }
+
+        @Test(
+            "Tempest 47: the image and object storage smoke tests pass; the full image.v2 and object_storage counts",
+            .enabled(if: tempest != nil), .timeLimit(.minutes(20)))
+        func tempestImageAndObjectStorage() throws {
+            try runTempest()
+        }
+
         @Test("A killed service is restarted by systemd; after a reboot status is green again", .timeLimit(.minutes(5)))
         func restartAndReboot() throws {
             let killed = try ssh(
-                "systemctl kill -s KILL nimbus-identity nimbus-image; sleep 3; systemctl is-active nimbus-identity nimbus-image"
+                "systemctl kill -s KILL nimbus-identity nimbus-image nimbus-object; sleep 3; systemctl is-active nimbus-identity nimbus-image nimbus-object"
             )
-            #expect(killed.stdout == "active\nactive\n", "\(killed.text)")
+            #expect(killed.stdout == "active\nactive\nactive\n", "\(killed.text)")
             var recovered = try status()
             for _ in 0..<10 where recovered.status != 0 {
                 Thread.sleep(forTimeInterval: 1)
