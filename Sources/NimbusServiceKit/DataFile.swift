@@ -25,8 +25,10 @@ public enum DataFile {
     static func errorText(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
 
     /// Writes `body` to a new file at `path` (which must not exist), passing each piece to
-    /// `update` (the hashes), then fsyncs and closes it off the request's thread. Returns
-    /// the size. On failure the caller removes `path`.
+    /// `update` (the hashes), then fsyncs and closes it. Returns the size. On failure the
+    /// caller removes `path`. The file system calls run on NIO's thread pool, 1 MiB at a
+    /// time: a write the kernel throttles (many dirty pages) or a slow fsync never holds up
+    /// the threads that serve other requests.
     public static func receive(
         _ body: RequestBody, into path: String, limit: Int64, update: (UnsafeRawBufferPointer) -> Void
     ) async throws -> Int64 {
@@ -35,17 +37,27 @@ public enum DataFile {
         var closed = false
         defer { if !closed { close(descriptor) } }
         var size: Int64 = 0
+        var pending = ByteBufferAllocator().buffer(capacity: 1 << 20)
         for try await buffer in body {
             size += Int64(buffer.readableBytes)
             guard size <= limit else { throw Failure.tooLarge(limit: limit) }
-            try buffer.withUnsafeReadableBytes { bytes in
-                update(bytes)
-                try writeAll(descriptor, bytes)
+            buffer.withUnsafeReadableBytes { update($0) }
+            pending.writeImmutableBuffer(buffer)
+            if pending.readableBytes >= 1 << 20 {
+                try await flush(pending, to: descriptor)
+                pending.clear()
             }
         }
+        if pending.readableBytes > 0 { try await flush(pending, to: descriptor) }
         try await finish(descriptor)
         closed = true
         return size
+    }
+
+    static func flush(_ buffer: ByteBuffer, to descriptor: Int32) async throws {
+        try await NIOThreadPool.singleton.runIfActive {
+            try buffer.withUnsafeReadableBytes { try writeAll(descriptor, $0) }
+        }
     }
 
     /// Writes every byte, retrying short writes and interruptions.
@@ -90,7 +102,6 @@ public enum DataFile {
         return ResponseBody(contentLength: Int(total)) { writer in
             var open = pieces.compactMap(\.descriptor)
             defer { for descriptor in open { close(descriptor) } }
-            var buffer = ByteBufferAllocator().buffer(capacity: 1 << 18)
             for piece in pieces where piece.length > 0 {
                 let descriptor: Int32
                 if let given = piece.descriptor {
@@ -103,14 +114,19 @@ public enum DataFile {
                 var offset = piece.offset
                 let stop = piece.offset + piece.length
                 while offset < stop {
-                    buffer.clear()
                     let wanted = Int(min(Int64(1 << 18), stop - offset))
-                    let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { bytes in
-                        max(0, pread(descriptor, bytes.baseAddress, wanted, off_t(offset)))
+                    let position = offset
+                    // Read on the thread pool: a page-cache miss waits for the disk there.
+                    let chunk = try await NIOThreadPool.singleton.runIfActive { () -> ByteBuffer in
+                        var chunk = ByteBufferAllocator().buffer(capacity: wanted)
+                        let count = chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { bytes in
+                            max(0, pread(descriptor, bytes.baseAddress, wanted, off_t(position)))
+                        }
+                        guard count > 0 else { throw Failure.io("\(piece.path) ended early") }
+                        return chunk
                     }
-                    guard count > 0 else { throw Failure.io("\(piece.path) ended early") }
-                    offset += Int64(count)
-                    try await writer.write(buffer)
+                    offset += Int64(chunk.readableBytes)
+                    try await writer.write(chunk)
                 }
             }
             try await writer.finish(nil)

@@ -71,7 +71,13 @@ public final class TokenValidator: Sendable {
         do {
             answer = try await transport(token)
         } catch {
-            throw Unavailable(description: "the identity service cannot be reached: \(error)")
+            // Once more: a connection refused while identity restarts, or a timeout on a
+            // briefly overloaded host, should not fail the request.
+            do {
+                answer = try await transport(token)
+            } catch {
+                throw Unavailable(description: "the identity service cannot be reached: \(error)")
+            }
         }
         let caller: Caller?
         switch answer.status {
