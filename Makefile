@@ -94,6 +94,7 @@ bench-tools: deps
 	@[ -x .venv/bin/pyinfra ] && [ -x .venv/bin/ansible-playbook ] || { python3 -m venv .venv && .venv/bin/pip install -q $(BENCH_PYPI); }
 	@[ -x .venv-keystone/bin/keystone-manage ] || { python3 -m venv .venv-keystone && .venv-keystone/bin/pip install -q $(KEYSTONE_PYPI); }
 	@[ -x .venv-swift/bin/swift-proxy-server ] || { python3 -m venv .venv-swift && .venv-swift/bin/pip install -q $(SWIFT_PYPI); }
+	@command -v memcached >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq memcached bc >/dev/null
 
 bench: release server bench-tools
 	bench/validate-plan.sh
@@ -101,6 +102,7 @@ bench: release server bench-tools
 	bench/deploy.sh
 	bench/cloud-deploy.sh
 	bench/identity.sh
+	bench/object.sh
 
 clean:
 	rm -rf .build
