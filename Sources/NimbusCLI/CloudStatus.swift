@@ -182,6 +182,7 @@ struct CloudStatus {
             ((try? JSONSerialization.jsonObject(with: issued.body)) as? [String: Any]).flatMap {
                 ($0["token"] as? [String: Any])?["catalog"] as? [[String: Any]]
             } ?? []
+        var probes: [Check] = []
         for service in catalog {
             let type = service["type"] as? String ?? "?"
             let endpoints = (service["endpoints"] as? [[String: Any]]) ?? []
@@ -200,28 +201,31 @@ struct CloudStatus {
             }
             let service = Self.catalogServices[type] ?? type
             let pending = !ServiceDelivery.available.contains(service)
+            // The host serving it (object storage may be on the storage host).
+            let host = URL(string: url)?.host ?? controller
             checks.append(
                 Check(
-                    section: "catalog", host: controller, name: type,
+                    section: "catalog", host: host, name: type,
                     state: reachable ? "ok" : pending ? "pending" : "down",
                     detail: reachable || !pending ? detail : "\(url) (service not installed by this version yet)"))
             // Each installed service answers an authenticated request with the admin token.
             if let probe = Self.authenticatedProbes[type], !pending {
                 do {
                     let reply = try HTTPProbe.send("GET", url + probe, headers: ["X-Auth-Token": token], timeout: 5)
-                    checks.append(
+                    probes.append(
                         Check(
-                            section: service, host: controller, name: "GET \(probe)",
+                            section: service, host: host, name: "GET \(probe)",
                             state: reply.status == 200 ? "ok" : "down", detail: "HTTP \(reply.status)"))
                 } catch {
-                    checks.append(
+                    probes.append(
                         Check(
-                            section: service, host: controller, name: "GET \(probe)", state: "down",
+                            section: service, host: host, name: "GET \(probe)", state: "down",
                             detail: error.description))
                 }
             }
         }
-        return checks
+        // After the catalog, so each section is printed once.
+        return checks + probes
     }
 
     /// Catalog type → the Nimbus service behind it.

@@ -45,11 +45,7 @@ struct ImageServiceConfig {
     static func load(path: String) throws -> ImageServiceConfig {
         let config = try ServiceConfig.load(path: path)
         let bind = try config.endpoint("DEFAULT", "bind", default: "0.0.0.0:9292")
-        guard let identityURL = config.string("auth", "identity_url"), identityURL.hasPrefix("http://") else {
-            throw ServiceConfig.Failure.invalid(
-                section: "auth", key: "identity_url", value: config.string("auth", "identity_url") ?? "",
-                expected: "the identity service's http:// URL")
-        }
+        let identityURL = try config.identityURL()
         let backend = config.string("store", "backend", default: "file")
         guard backend == "file" else {
             throw ServiceConfig.Failure.invalid(

@@ -61,11 +61,7 @@ struct ObjectServiceConfig {
     static func load(path: String) throws -> ObjectServiceConfig {
         let config = try ServiceConfig.load(path: path)
         let bind = try config.endpoint("DEFAULT", "bind", default: "0.0.0.0:8080")
-        guard let identityURL = config.string("auth", "identity_url"), identityURL.hasPrefix("http://") else {
-            throw ServiceConfig.Failure.invalid(
-                section: "auth", key: "identity_url", value: config.string("auth", "identity_url") ?? "",
-                expected: "the identity service's http:// URL")
-        }
+        let identityURL = try config.identityURL()
         let maxFileSize = try config.int("swift", "max_file_size", default: 5 << 30)
         return ObjectServiceConfig(
             host: bind.host, port: bind.port,

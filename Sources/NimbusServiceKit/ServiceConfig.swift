@@ -83,6 +83,16 @@ public struct ServiceConfig: Sendable, Equatable {
     }
 
     /// `host:port` (`0.0.0.0:5000`, `[::]:5000`).
+    /// `[auth] identity_url`: the identity service that vouches for tokens (http:// only).
+    public func identityURL() throws(Failure) -> String {
+        guard let url = string("auth", "identity_url"), url.hasPrefix("http://") else {
+            throw Failure.invalid(
+                section: "auth", key: "identity_url", value: string("auth", "identity_url") ?? "",
+                expected: "the identity service's http:// URL")
+        }
+        return url
+    }
+
     public func endpoint(_ section: String, _ key: String, default value: String) throws(Failure) -> (
         host: String, port: Int
     ) {

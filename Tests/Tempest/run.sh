@@ -11,8 +11,9 @@ shift 2
 tempest=${TEMPEST:-$(cd "$(dirname "$0")/../.." && pwd)/.venv-tempest/bin/tempest}
 # shellcheck disable=SC1090
 . "$rc"
-[ -d "$workspace/etc" ] || (cd "$(dirname "$workspace")" && "$tempest" init "$(basename "$workspace")" >/dev/null)
-mkdir -p "$workspace/etc"
+# A plain directory, not a `tempest init` workspace: nothing is registered in
+# ~/.tempest, so runs from different checkouts never collide.
+mkdir -p "$workspace/etc" "$workspace/logs"
 image=$workspace/etc/tiny.img
 [ -f "$image" ] || head -c 1048576 /dev/urandom > "$image"
 cat > "$workspace/etc/tempest.conf" <<CONF
@@ -63,4 +64,4 @@ object_versioning = false
 run_validation = false
 CONF
 cd "$workspace"
-exec "$tempest" run "$@"
+exec "$tempest" run --config-file "$workspace/etc/tempest.conf" "$@"
