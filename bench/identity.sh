@@ -27,11 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() { # url
-  for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "no answer from $1" >&2
-  exit 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # RSS in MiB of a process and its children (Keystone: gunicorn master + workers).
 rss() {

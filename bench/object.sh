@@ -29,29 +29,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() { # url
-  for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "no answer from $1" >&2
-  exit 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-# Peak RSS in MiB of processes (VmHWM summed).
-peak() {
-  local total=0 pid
+# Memory in MiB of processes, summed: FIELD is VmRSS (now) or VmHWM (peak).
+memory() { # field pid…
+  local field=$1 total=0 pid
+  shift
   for pid in "$@"; do
-    total=$((total + $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+    total=$((total + $(awk -v f="$field:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
   done
   echo "$((total / 1024))"
 }
-
-# Current RSS in MiB of processes (VmRSS summed).
-rss() {
-  local total=0 pid
-  for pid in "$@"; do
-    total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
-  done
-  echo "$((total / 1024))"
-}
+peak() { memory VmHWM "$@"; }
+rss() { memory VmRSS "$@"; }
 
 seconds() { date +%s.%N; }
 
@@ -204,9 +195,10 @@ swift_peak=$(peak $(all_swift))
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 echo "object storage, ${big_mib} MiB object and $count × $size B objects at concurrency $concurrency"
 printf '%-34s %12s %12s %8s\n' "" "Nimbus" "Swift 2.38" "ratio"
-printf '%-34s %12s %12s %7s×\n' "1 GiB PUT (MB/s)" "$n_put_mbs" "$s_put_mbs" "$(ratio "$n_put_mbs" "$s_put_mbs")"
-printf '%-34s %12s %12s %7s×\n' "1 GiB GET (MB/s)" "$n_get_mbs" "$s_get_mbs" "$(ratio "$n_get_mbs" "$s_get_mbs")"
-printf '%-34s %12s %12s %7s×\n' "4 KiB PUT (objects/s)" "$n_put_ops" "$s_put_ops" "$(ratio "$n_put_ops" "$s_put_ops")"
-printf '%-34s %12s %12s %7s×\n' "4 KiB GET (objects/s)" "$n_get_ops" "$s_get_ops" "$(ratio "$n_get_ops" "$s_get_ops")"
+row() { printf '%-34s %12s %12s %7s×\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+row "1 GiB PUT (MB/s)" "$n_put_mbs" "$s_put_mbs"
+row "1 GiB GET (MB/s)" "$n_get_mbs" "$s_get_mbs"
+row "4 KiB PUT (objects/s)" "$n_put_ops" "$s_put_ops"
+row "4 KiB GET (objects/s)" "$n_get_ops" "$s_get_ops"
 printf '%-34s %12s %12s\n' "RSS idle (MiB)" "$nimbus_idle" "$swift_idle"
 printf '%-34s %12s %12s\n' "peak RSS during the load (MiB)" "$nimbus_peak" "$swift_peak"

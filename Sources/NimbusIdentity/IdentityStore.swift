@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import NimbusServiceKit
 import Synchronization
 
 /// Everything the identity service knows, read at once. Identity data is small (thousands
@@ -77,7 +78,7 @@ public struct IdentitySnapshot: Sendable {
 /// The identity service's state: SQLite (WAL) under its state directory, migrated at
 /// start, and the in-memory snapshot every read uses.
 public final class IdentityStore: Sendable {
-    let database: DatabaseQueue
+    let database: any DatabaseWriter
     let current: Mutex<IdentitySnapshot>
     /// When the database was last checked for writes by another process (`nimbus-server
     /// identity bootstrap` while the service runs), and SQLite's `data_version` then.
@@ -97,18 +98,7 @@ public final class IdentityStore: Sendable {
 
     /// Opens (creating and migrating) the database at `path`, or an in-memory one.
     public init(path: String?) throws {
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(5)
-        if let path {
-            configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
-            }
-            database = try DatabaseQueue(path: path, configuration: configuration)
-        } else {
-            database = try DatabaseQueue(configuration: configuration)
-        }
-        try Self.migrator.migrate(database)
+        database = try ServiceDatabase.open(path: path, migrator: Self.migrator)
         let (snapshot, version) = try database.read { db in
             (try Self.load(db), try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
         }

@@ -34,10 +34,8 @@ public struct GlanceFault: ServiceFault, Equatable, CustomStringConvertible {
 
     static func page(_ status: HTTPResponse.Status, _ message: String) -> Response {
         let title = "\(status.code) \(status.reasonPhrase)"
-        let escaped = message.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
         let html =
-            "<html>\n <head>\n  <title>\(title)</title>\n </head>\n <body>\n  <h1>\(title)</h1>\n  \(escaped)<br /><br />\n\n\n\n </body>\n</html>"
+            "<html>\n <head>\n  <title>\(title)</title>\n </head>\n <body>\n  <h1>\(title)</h1>\n  \(message.htmlEscaped)<br /><br />\n\n\n\n </body>\n</html>"
         var headers: HTTPFields = [:]
         headers[.contentType] = "text/html; charset=UTF-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(string: html)))

@@ -80,21 +80,10 @@ public struct ImageMember: Codable, Sendable, Equatable, FetchableRecord, Persis
 
 /// The image service's database: SQLite in WAL mode, migrated at open.
 public final class ImageStore: Sendable {
-    let database: DatabaseQueue
+    let database: any DatabaseWriter
 
     public init(path: String?) throws {
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(5)
-        if let path {
-            configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
-            }
-            database = try DatabaseQueue(path: path, configuration: configuration)
-        } else {
-            database = try DatabaseQueue(configuration: configuration)
-        }
-        try Self.migrator.migrate(database)
+        database = try ServiceDatabase.open(path: path, migrator: Self.migrator)
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try database.read(body) }

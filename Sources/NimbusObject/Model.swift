@@ -91,37 +91,17 @@ struct ObjectRecord: Codable, FetchableRecord, PersistableRecord {
 /// The object service's index: SQLite in WAL mode (readers never wait for the writer),
 /// migrated at open. Object data lives in files beside it; the index says which.
 public final class ObjectStore: Sendable {
-    let database: DatabasePool?
-    let memory: DatabaseQueue?
+    let database: any DatabaseWriter
 
     /// `path` nil: an in-memory index (tests).
     public init(path: String?) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        if let path {
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
-            database = pool
-            memory = nil
-        } else {
-            let queue = try DatabaseQueue(configuration: configuration)
-            try Self.migrator.migrate(queue)
-            database = nil
-            memory = queue
-        }
+        database = try ServiceDatabase.open(path: path, migrator: Self.migrator, concurrentReads: true)
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        if let database { return try database.read(body) }
-        return try memory!.read(body)
-    }
+    func read<T>(_ body: (Database) throws -> T) throws -> T { try database.read(body) }
 
     @discardableResult
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if let database { return try database.write(body) }
-        return try memory!.write(body)
-    }
+    func write<T>(_ body: (Database) throws -> T) throws -> T { try database.write(body) }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

@@ -224,32 +224,39 @@ extension ObjectAPI {
     /// The pieces written into one new file (on the thread pool), with its md5.
     func join(_ pieces: [DataFile.Piece]) async throws -> (file: String?, etag: String) {
         let temporary = temporaryPath()
-        let (size, etag) = try await NIOThreadPool.singleton.runIfActive { () throws -> (Int64, String) in
-            let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-            guard output >= 0 else { throw SwiftFault(.internalServerError, "Cannot create a temporary file.") }
-            defer { close(output) }
-            var md5 = Insecure.MD5()
-            var total: Int64 = 0
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
-            defer { buffer.deallocate() }
-            for piece in pieces {
-                let input = open(piece.path, O_RDONLY | O_CLOEXEC)
-                guard input >= 0 else { throw SwiftFault(.conflict, "A segment went missing during the copy.") }
-                defer { close(input) }
-                var offset = piece.offset
-                while offset < piece.offset + piece.length {
-                    let wanted = Int(min(Int64(buffer.count), piece.offset + piece.length - offset))
-                    let count = pread(input, buffer.baseAddress, wanted, off_t(offset))
-                    guard count > 0 else { throw SwiftFault(.conflict, "A segment ended early during the copy.") }
-                    let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                    md5.update(bufferPointer: chunk)
-                    try DataFile.writeAll(output, chunk)
-                    offset += Int64(count)
+        let size: Int64
+        let etag: String
+        do {
+            (size, etag) = try await NIOThreadPool.singleton.runIfActive { () throws -> (Int64, String) in
+                let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+                guard output >= 0 else { throw SwiftFault(.internalServerError, "Cannot create a temporary file.") }
+                defer { close(output) }
+                var md5 = Insecure.MD5()
+                var total: Int64 = 0
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+                defer { buffer.deallocate() }
+                for piece in pieces {
+                    let input = open(piece.path, O_RDONLY | O_CLOEXEC)
+                    guard input >= 0 else { throw SwiftFault(.conflict, "A segment went missing during the copy.") }
+                    defer { close(input) }
+                    var offset = piece.offset
+                    while offset < piece.offset + piece.length {
+                        let wanted = Int(min(Int64(buffer.count), piece.offset + piece.length - offset))
+                        let count = pread(input, buffer.baseAddress, wanted, off_t(offset))
+                        guard count > 0 else { throw SwiftFault(.conflict, "A segment ended early during the copy.") }
+                        let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                        md5.update(bufferPointer: chunk)
+                        try DataFile.writeAll(output, chunk)
+                        offset += Int64(count)
+                    }
+                    total += piece.length
                 }
-                total += piece.length
+                guard fsync(output) == 0 else { throw SwiftFault(.internalServerError, "Storing the copy failed.") }
+                return (total, md5.finalize().hex)
             }
-            guard fsync(output) == 0 else { throw SwiftFault(.internalServerError, "Storing the copy failed.") }
-            return (total, md5.finalize().hex)
+        } catch {
+            unlink(temporary)
+            throw error
         }
         return (try place(temporary, size: size), etag)
     }

@@ -12,16 +12,14 @@ extension HTTPRequest.Method {
 }
 
 extension ObjectAPI {
-    func objectRequest(_ request: Request, _ target: Target, _ access: Access, context: ServiceContext) async throws
-        -> Response
-    {
+    func objectRequest(_ request: Request, _ target: Target, _ access: Access) async throws -> Response {
         guard target.object!.utf8.count <= limits.maxObjectNameLength else {
             throw SwiftFault.badRequest(
                 "Object name length of \(target.object!.utf8.count) longer than \(limits.maxObjectNameLength)")
         }
         switch request.method {
         case .get, .head: return try await read(request, target, access)
-        case .put: return try await put(request, target, access, context: context)
+        case .put: return try await put(request, target, access)
         case .post: return try post(request, target, access)
         case .delete: return try delete(request, target, access)
         case .copy: return try await copyMethod(request, target, access)
@@ -97,15 +95,16 @@ extension ObjectAPI {
         let record = try containerRecord(Target(account: account, container: container))
         guard mayRead(access, record) else { throw access.refusal }
         let now = clock() / 1_000_000
-        let segments = try store.read { db in
-            try ObjectRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM object WHERE account = ? AND container = ? AND name >= ?
-                      AND (delete_at IS NULL OR delete_at > ?) ORDER BY name LIMIT ?
-                    """,
-                arguments: [account, container, prefix, now, limits.listingLimit + 1])
-        }.filter { $0.name.hasPrefix(prefix) }
+        // Names starting with the prefix: from it up to (not including) its successor.
+        var sql = "SELECT * FROM object WHERE account = ? AND container = ? AND name >= ?"
+        var arguments: StatementArguments = [account, container, prefix]
+        if let end = ListingQuery.successor(prefix) {
+            sql += " AND name < ?"
+            arguments += [end]
+        }
+        sql += " AND (delete_at IS NULL OR delete_at > ?) ORDER BY name LIMIT ?"
+        arguments += [now, limits.listingLimit]
+        let segments = try store.read { db in try ObjectRecord.fetchAll(db, sql: sql, arguments: arguments) }
         var md5 = Insecure.MD5()
         var pieces: [DataFile.Piece] = []
         var size: Int64 = 0
@@ -268,7 +267,7 @@ extension ObjectAPI {
         return ContentTypes.guess(name)
     }
 
-    func put(_ request: Request, _ target: Target, _ access: Access, context: ServiceContext) async throws -> Response {
+    func put(_ request: Request, _ target: Target, _ access: Access) async throws -> Response {
         _ = try allowedContainer(target, access, write: true)
         if let source = request.header("X-Copy-From") {
             let account = request.header("X-Copy-From-Account") ?? target.account

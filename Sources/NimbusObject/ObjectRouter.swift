@@ -14,7 +14,7 @@ public func buildObjectRouter(api: ObjectAPI) -> Router<ServiceContext> {
         }
     }
     for method: HTTPRequest.Method in [.get, .head, .put, .post, .delete, .copy] {
-        router.on("/v1/**", method: method) { request, context in try await api.handle(request, context: context) }
+        router.on("/v1/**", method: method) { request, _ in try await api.handle(request) }
     }
     return router
 }
@@ -49,12 +49,12 @@ struct TransactionMiddleware: RouterMiddleware {
 }
 
 extension ObjectAPI {
-    func handle(_ request: Request, context: ServiceContext) async throws -> Response {
+    func handle(_ request: Request) async throws -> Response {
         let target = try Self.target(request.uri.path)
         let access = try await access(request, target)
         if target.container == nil { return try await accountRequest(request, target, access) }
         if target.object == nil { return try await containerRequest(request, target, access) }
-        return try await objectRequest(request, target, access, context: context)
+        return try await objectRequest(request, target, access)
     }
 
     /// What `/info` advertises: the core limits and the middleware this service carries out.

@@ -26,9 +26,7 @@ public struct SwiftFault: ServiceFault, CustomStringConvertible {
     }
 
     static func page(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        let escaped = message.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-        let html = "<html><h1>\(status.reasonPhrase)</h1><p>\(escaped)</p></html>"
+        let html = "<html><h1>\(status.reasonPhrase)</h1><p>\(message.htmlEscaped)</p></html>"
         var headers: HTTPFields = [:]
         headers[.contentType] = "text/html; charset=UTF-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(string: html)))
