@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "NimbusImageTests",
             dependencies: [
-                "NimbusImage", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
+                "NimbusImage", "NimbusObject", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -29,16 +29,21 @@ public struct BootstrapSpec: Sendable, Equatable {
     public var catalog: [CatalogEntry]
     /// The demo project and user (`demo` / password), when the answer file provisions them.
     public var demoPassword: String?
+    /// The services' own users (name → password), members of the `services` project with
+    /// the admin role there, as Packstack makes them (`glance`, which keeps images in object
+    /// storage under that project's account).
+    public var serviceUsers: [String: String]
 
     public init(
         adminUser: String = "admin", adminPassword: String, region: String, catalog: [CatalogEntry],
-        demoPassword: String? = nil
+        demoPassword: String? = nil, serviceUsers: [String: String] = [:]
     ) {
         self.adminUser = adminUser
         self.adminPassword = adminPassword
         self.region = region
         self.catalog = catalog
         self.demoPassword = demoPassword
+        self.serviceUsers = serviceUsers
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -55,6 +60,7 @@ public struct BootstrapSpec: Sendable, Equatable {
         [
             "admin_user": .string(adminUser), "admin_password": .string(adminPassword), "region": .string(region),
             "demo_password": .optional(demoPassword),
+            "service_users": .object(serviceUsers.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
             "catalog": .array(
                 catalog.map { entry in
                     [
@@ -83,9 +89,16 @@ public struct BootstrapSpec: Sendable, Equatable {
             }
             catalog.append(.init(type: type, name: name, description: item["description"]?.string ?? "", urls: map))
         }
+        var serviceUsers: [String: String] = [:]
+        for (name, password) in json["service_users"]?.members ?? [] {
+            guard !name.isEmpty, let password = password.string, !password.isEmpty else {
+                throw .invalid("service user '\(name)' needs a password")
+            }
+            serviceUsers[name] = password
+        }
         return BootstrapSpec(
             adminUser: json["admin_user"]?.string ?? "admin", adminPassword: password, region: region, catalog: catalog,
-            demoPassword: json["demo_password"]?.string)
+            demoPassword: json["demo_password"]?.string, serviceUsers: serviceUsers)
     }
 }
 
@@ -115,6 +128,7 @@ extension IdentityStore {
     private func apply(_ spec: BootstrapSpec, hasher: PasswordHasher, dryRun: Bool, changes: inout [String]) throws {
         let adminHash = try hasher.hash(spec.adminPassword)
         let demoHash = try spec.demoPassword.map { try hasher.hash($0) }
+        let serviceHashes = try spec.serviceUsers.mapValues { try hasher.hash($0) }
         try write { db in
             let snapshot = try Self.load(db)
             if snapshot.domains["default"] == nil {
@@ -153,6 +167,11 @@ extension IdentityStore {
                 _ = try ensure(
                     project: "demo", user: "demo", password: demoPassword, hash: demoHash, role: roleIDs["member"],
                     snapshot: snapshot, db: db, changes: &changes)
+            }
+            for (name, password) in spec.serviceUsers.sorted(by: { $0.key < $1.key }) {
+                _ = try ensure(
+                    project: "services", user: name, password: password, hash: serviceHashes[name] ?? "",
+                    role: roleIDs["admin"], snapshot: snapshot, db: db, changes: &changes)
             }
             if snapshot.regions[spec.region] == nil {
                 try Region(id: spec.region, description: "", parentRegionID: nil).insert(db)
@@ -199,7 +218,8 @@ extension IdentityStore {
         project name: String, user userName: String, password: String, hash: String, role: String?,
         snapshot: IdentitySnapshot, db: Database, changes: inout [String]
     ) throws -> String {
-        var project = snapshot.projects.values.first { $0.name == name && $0.domainID == "default" }
+        // From the database, not the snapshot: an earlier call may have made it.
+        var project = try Project.filter(sql: "name = ? AND domain_id = 'default'", arguments: [name]).fetchOne(db)
         if project == nil {
             let created = Project(
                 id: IdentityAPI.newID(), name: name, domainID: "default", description: "Bootstrap project",

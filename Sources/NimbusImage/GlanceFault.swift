@@ -51,6 +51,10 @@ public struct GlanceFault: ServiceFault, Equatable, CustomStringConvertible {
 
     static func badRequest(_ message: String) -> GlanceFault { GlanceFault(.badRequest, message) }
 
+    static func sizeMismatch(_ size: Int64, declared: Int64) -> GlanceFault {
+        badRequest("The image is \(size) bytes, but X-OpenStack-Image-Size said \(declared).")
+    }
+
     static func forbidden(_ message: String) -> GlanceFault { GlanceFault(.forbidden, message) }
 
     static func policy(_ action: String) -> GlanceFault {

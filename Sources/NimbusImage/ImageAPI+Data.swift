@@ -12,13 +12,11 @@ extension ImageAPI {
         router.get("/v2/images/:id/file") { request, context in try await download(request, context: context) }
     }
 
-    func dataPath(_ id: String) -> String { "\(dataDirectory)/\(id)" }
-
     // MARK: Upload
 
-    /// Streams the body to a temporary file while hashing it (md5 for `checksum`, sha512 for
-    /// `os_hash_value`), fsyncs it and renames it into place: the data is never held in
-    /// memory, and a failed or cut-off upload leaves the image queued with nothing stored.
+    /// Streams the body into the upload store while hashing it (md5 for `checksum`, sha512
+    /// for `os_hash_value`): the data is never held in memory, and a failed or cut-off
+    /// upload leaves the image queued with nothing stored.
     func upload(_ request: Request, context: ServiceContext) async throws -> Response {
         let caller = try await caller(request)
         let id = try context.parameters.require("id")
@@ -43,37 +41,29 @@ extension ImageAPI {
             current.updatedAt = clock()
             try current.update(db)
         }
-        let temporary = "\(dataDirectory)/.upload-\(id)-\(UUID().uuidString)"
+        let data = uploadStore
         do {
-            let written = try await receive(request.body, into: temporary)
-            if let declared, declared != written.size {
-                throw GlanceFault.badRequest(
-                    "The image is \(written.size) bytes, but X-OpenStack-Image-Size said \(declared).")
-            }
-            guard rename(temporary, dataPath(id)) == 0 else {
-                throw GlanceFault(
-                    .internalServerError, "Storing the image failed: \(String(cString: strerror(errno))).")
-            }
-            let virtualSize = Self.virtualSize(of: dataPath(id), format: image.diskFormat, size: written.size)
+            let written = try await receive(request.body, id: id, declared: declared, into: data)
             let stored = try store.write { db -> Bool in
                 guard var current = try Image.fetchOne(db, key: id) else { return false }
                 current.status = "active"
                 current.size = written.size
-                current.virtualSize = virtualSize
+                current.virtualSize = Self.virtualSize(
+                    header: written.header, format: image.diskFormat, size: written.size)
                 current.checksum = written.md5
                 current.osHashAlgo = "sha512"
                 current.osHashValue = written.sha512
+                current.store = data.kind
                 current.updatedAt = clock()
                 try current.update(db)
                 return true
             }
             guard stored else {
-                unlink(dataPath(id))
+                await data.delete(id)
                 throw GlanceFault(.gone, "Image \(id) was deleted while its data was being uploaded.")
             }
             return Response.empty()
         } catch {
-            unlink(temporary)
             try? store.write { db in
                 if var current = try Image.fetchOne(db, key: id), current.status == "saving" {
                     current.status = "queued"
@@ -88,35 +78,41 @@ extension ImageAPI {
         var size: Int64
         var md5: String
         var sha512: String
+        /// The first bytes (a disk image's header).
+        var header: [UInt8]
     }
 
-    func receive(_ body: RequestBody, into path: String) async throws -> Written {
+    func receive(_ body: RequestBody, id: String, declared: Int64?, into data: any ImageDataStore) async throws
+        -> Written
+    {
         var md5 = Insecure.MD5()
         var sha512 = SHA512()
+        var header: [UInt8] = []
         let size: Int64
         do {
-            size = try await DataFile.receive(body, into: path, limit: sizeCap) { bytes in
+            size = try await data.put(id, body: body, declaredSize: declared, limit: sizeCap) { bytes in
                 md5.update(bufferPointer: bytes)
                 sha512.update(bufferPointer: bytes)
+                if header.count < 32 { header += bytes.prefix(32 - header.count) }
             }
         } catch DataFile.Failure.tooLarge {
             throw GlanceFault(.contentTooLarge, "Image exceeds the storage quota of \(sizeCap) bytes.")
         } catch let failure as DataFile.Failure {
             throw GlanceFault(.internalServerError, "Storing image data failed: \(failure).")
+        } catch let fault as GlanceFault {
+            throw fault
+        } catch {
+            throw GlanceFault(.serviceUnavailable, "Storing image data in the \(data.kind) store failed: \(error).")
         }
-        return Written(size: size, md5: md5.finalize().hex, sha512: sha512.finalize().hex)
+        return Written(size: size, md5: md5.finalize().hex, sha512: sha512.finalize().hex, header: header)
     }
 
     /// The disk size a guest sees: a qcow2 header's size field, a raw image's length.
-    static func virtualSize(of path: String, format: String?, size: Int64) -> Int64? {
+    static func virtualSize(header: [UInt8], format: String?, size: Int64) -> Int64? {
         switch format {
         case "raw": return size
         case "qcow2":
-            guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-            defer { try? handle.close() }
-            guard let header = try? handle.read(upToCount: 32), header.count == 32,
-                Array(header.prefix(4)) == [0x51, 0x46, 0x49, 0xFB]
-            else { return nil }
+            guard header.count == 32, Array(header.prefix(4)) == [0x51, 0x46, 0x49, 0xFB] else { return nil }
             return header[24..<32].reduce(Int64(0)) { $0 << 8 | Int64($1) }
         default: return nil
         }
@@ -150,13 +146,21 @@ extension ImageAPI {
             status = .partialContent
             headers[.contentRange] = "bytes \(start)-\(end)/\(size)"
         }
-        let descriptor = open(dataPath(id), O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw GlanceFault(.internalServerError, "The data of image \(id) is missing from the store.")
+        let kind = image.store ?? "file"
+        guard let data = dataStores[kind] else {
+            throw GlanceFault(
+                .serviceUnavailable,
+                "The data of image \(id) is in the \(kind) store, which this image service is not configured for.")
         }
         let length = size == 0 ? 0 : end - start + 1
-        return Response(
-            status: status, headers: headers,
-            body: DataFile.body([.init(path: dataPath(id), offset: start, length: length, descriptor: descriptor)]))
+        let body: ResponseBody
+        do {
+            body = try await data.get(id, offset: start, length: length)
+        } catch let fault as GlanceFault {
+            throw fault
+        } catch {
+            throw GlanceFault(.serviceUnavailable, "Reading image data from the \(kind) store failed: \(error).")
+        }
+        return Response(status: status, headers: headers, body: body)
     }
 }

@@ -43,7 +43,7 @@ extension ImageAPI {
             id: UUID().uuidString.lowercased(), name: nil, status: "queued", visibility: "shared", protected: false,
             osHidden: false, owner: caller.projectID, diskFormat: nil, containerFormat: nil, minDisk: 0, minRAM: 0,
             size: nil, virtualSize: nil, checksum: nil, osHashAlgo: nil, osHashValue: nil, tags: "[]", properties: "{}",
-            createdAt: now, updatedAt: now)
+            createdAt: now, updatedAt: now, store: nil)
         var properties: [(String, String)] = []
         for (key, value) in fields {
             try Self.checkWritable(key)
@@ -406,11 +406,13 @@ extension ImageAPI {
 
     // MARK: Delete, tags, actions
 
-    func delete(_ id: String, _ caller: Caller) throws -> Response {
+    func delete(_ id: String, _ caller: Caller) async throws -> Response {
         let image = try modifiableImage(id, caller, action: "delete_image")
         guard !image.protected else { throw GlanceFault.forbidden("Image \(id) is protected and cannot be deleted.") }
-        try store.write { db in _ = try Image.deleteOne(db, key: id) }
-        unlink(dataPath(id))
+        // The record first: once it is gone nobody reads the data, which then goes too. An
+        // upload still in progress finds the record gone and removes what it stored.
+        let deleted = try store.write { db in try Image.fetchOne(db, key: id).map { try $0.delete(db) } ?? false }
+        if deleted, let kind = image.store, let data = dataStores[kind] { await data.delete(id) }
         return Response.empty()
     }
 

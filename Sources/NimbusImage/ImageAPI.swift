@@ -3,13 +3,15 @@ import HTTPTypes
 import Hummingbird
 import NimbusServiceKit
 
-/// The image service (Glance v2): image records in SQLite, image data as files under
-/// `dataDirectory`, callers vouched for by the identity service.
+/// The image service (Glance v2): image records in SQLite, image data in a data store (files
+/// on this host, or object storage), callers vouched for by the identity service.
 public struct ImageAPI: Sendable {
     let store: ImageStore
     let validator: TokenValidator
-    /// Where image data lives, one file per image (`<id>`), and uploads in progress.
-    let dataDirectory: String
+    /// Where uploads go.
+    let uploadStore: any ImageDataStore
+    /// Every store images may be in, by kind (the upload store among them).
+    let dataStores: [String: any ImageDataStore]
     /// The identity URL named in 401 answers.
     let identityURI: String
     /// Largest image accepted, in bytes (Glance's `image_size_cap`).
@@ -17,17 +19,18 @@ public struct ImageAPI: Sendable {
     let clock: @Sendable () -> Int64
 
     public init(
-        store: ImageStore, validator: TokenValidator, dataDirectory: String, identityURI: String,
+        store: ImageStore, validator: TokenValidator, dataStores: [any ImageDataStore], identityURI: String,
         sizeCap: Int64 = 1 << 40,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-    ) throws {
+    ) {
         self.store = store
         self.validator = validator
-        self.dataDirectory = dataDirectory
+        guard let first = dataStores.first else { preconditionFailure("an image service needs a data store") }
+        uploadStore = first
+        self.dataStores = Dictionary(dataStores.map { ($0.kind, $0) }) { earlier, _ in earlier }
         self.identityURI = identityURI
         self.sizeCap = sizeCap
         self.clock = clock
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
     }
 
     static let diskFormats: Set = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]

@@ -29,9 +29,11 @@ public struct Image: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     /// Milliseconds since 1970 (ordering; shown to the second).
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// The data store holding the image's data (`file`, `swift`); nil until data is stored.
+    public var store: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, name, status, visibility, protected, owner, size, checksum, tags, properties
+        case id, name, status, visibility, protected, owner, size, checksum, tags, properties, store
         case osHidden = "os_hidden"
         case diskFormat = "disk_format"
         case containerFormat = "container_format"
@@ -110,6 +112,14 @@ public final class ImageStore: Sendable {
                       status TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
                       PRIMARY KEY (image_id, member_id));
                     CREATE INDEX member_member ON member(member_id);
+                    """)
+        }
+        // Where each image's data is (images stored before this were files).
+        migrator.registerMigration("v2-store") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE image ADD COLUMN store TEXT;
+                    UPDATE image SET store = 'file' WHERE size IS NOT NULL;
                     """)
         }
         return migrator

@@ -80,6 +80,11 @@ public struct ServiceDelivery: Sendable {
             "token_expiration": answers.text(.keystoneTokenExpiration).isEmpty
                 ? "3600" : answers.text(.keystoneTokenExpiration),
             "public_url": "http://\(controller):5000/v3",
+            // The image service: where uploads go, and its own user for object storage
+            // (none when the cloud has no object storage).
+            "glance_backend": answers.text(.glanceBackend).isEmpty ? "file" : answers.text(.glanceBackend),
+            "glance_swift_user": installed.contains("object") ? "glance" : "",
+            "glance_password": answers.password(.glanceServicePassword),
         ]
     }
 
@@ -194,9 +199,13 @@ public struct ServiceDelivery: Sendable {
             return
                 "{\"type\": \(quote(entry.type)), \"name\": \(quote(entry.name)), \"description\": \(quote(entry.description)), \"urls\": {\(urls)}}"
         }
+        let serviceUsers =
+            installed.contains("image")
+            ? "{\"glance\": \(quote(answers.password(.glanceServicePassword)))}" : "{}"
         return """
             {"admin_user": \(quote(adminUser)), "admin_password": \(quote(answers.password(.keystoneAdminPassword))),
              "region": \(quote(answers.text(.keystoneRegion))), "demo_password": \(demo),
+             "service_users": \(serviceUsers),
              "catalog": [\(entries.joined(separator: ",\n  "))]}
 
             """

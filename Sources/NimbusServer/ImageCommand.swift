@@ -27,7 +27,10 @@ struct ImageCommand: AsyncParsableCommand {
             let logger = Logger(label: "nimbus.image")
             logger.info(
                 "image service starting",
-                metadata: ["bind": "\(settings.host):\(settings.port)", "state": "\(settings.stateDirectory)"])
+                metadata: [
+                    "bind": "\(settings.host):\(settings.port)", "state": "\(settings.stateDirectory)",
+                    "backend": "\(settings.backend)",
+                ])
             try await ServiceServer.run(
                 buildImageRouter(api: api), host: settings.host, port: settings.port, logger: logger)
         }
@@ -41,30 +44,65 @@ struct ImageServiceConfig {
     var stateDirectory: String
     var identityURL: String
     var sizeCap: Int64
+    /// `file` or `swift`: where uploads go.
+    var backend: String
+    /// The object storage account, when `[swift]` names a user (needed for backend swift;
+    /// otherwise it keeps images stored there before readable).
+    var swift: SwiftImageStore.Settings?
 
     static func load(path: String) throws -> ImageServiceConfig {
         let config = try ServiceConfig.load(path: path)
         let bind = try config.endpoint("DEFAULT", "bind", default: "0.0.0.0:9292")
         let identityURL = try config.identityURL()
         let backend = config.string("store", "backend", default: "file")
-        guard backend == "file" else {
+        guard backend == "file" || backend == "swift" else {
             throw ServiceConfig.Failure.invalid(
-                section: "store", key: "backend", value: backend, expected: "file (the only store so far)")
+                section: "store", key: "backend", value: backend, expected: "file or swift")
+        }
+        var swift: SwiftImageStore.Settings?
+        if let user = config.string("swift", "user"), !user.isEmpty {
+            var settings = SwiftImageStore.Settings(
+                identityURL: identityURL, user: user, password: try config.require("swift", "password"),
+                project: config.string("swift", "project", default: "services"))
+            settings.domain = config.string("swift", "domain", default: "Default")
+            settings.container = config.string("swift", "container", default: "glance")
+            guard !settings.container.isEmpty, !settings.container.contains("/") else {
+                throw ServiceConfig.Failure.invalid(
+                    section: "swift", key: "container", value: settings.container, expected: "a name without /")
+            }
+            if let url = config.string("swift", "object_store_url"), !url.isEmpty { settings.objectStoreURL = url }
+            settings.largeObjectSize = Int64(
+                try config.int("swift", "large_object_size", default: Int(settings.largeObjectSize)))
+            settings.chunkSize = Int64(
+                try config.int("swift", "large_object_chunk_size", default: Int(settings.chunkSize)))
+            guard settings.chunkSize > 0, settings.largeObjectSize > 0 else {
+                throw ServiceConfig.Failure.invalid(
+                    section: "swift", key: "large_object_chunk_size", value: String(settings.chunkSize),
+                    expected: "a positive size in bytes")
+            }
+            swift = settings
+        }
+        if backend == "swift", swift == nil {
+            throw ServiceConfig.Failure.invalid(
+                section: "swift", key: "user", value: "", expected: "the image service's user, for backend = swift")
         }
         let cap = try config.int("image", "image_size_cap", default: 1 << 40)
         return ImageServiceConfig(
             host: bind.host, port: bind.port,
             stateDirectory: config.string("DEFAULT", "state_dir", default: "/var/lib/nimbus/image"),
-            identityURL: identityURL, sizeCap: Int64(cap))
+            identityURL: identityURL, sizeCap: Int64(cap), backend: backend, swift: swift)
     }
 
     func open() throws -> ImageAPI {
         try FileManager.default.createDirectory(
             atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let origin = identityURL.hasSuffix("/v3") ? String(identityURL.dropLast(3)) : identityURL
-        return try ImageAPI(
+        var stores: [any ImageDataStore] = [try FileImageStore(directory: stateDirectory + "/images")]
+        if let swift { stores.append(try SwiftImageStore(settings: swift)) }
+        if backend == "swift" { stores.reverse() }
+        return ImageAPI(
             store: try ImageStore(path: stateDirectory + "/image.sqlite"),
-            validator: try TokenValidator(identityURL: identityURL), dataDirectory: stateDirectory + "/images",
-            identityURI: origin, sizeCap: sizeCap)
+            validator: try TokenValidator(identityURL: identityURL), dataStores: stores, identityURI: origin,
+            sizeCap: sizeCap)
     }
 }

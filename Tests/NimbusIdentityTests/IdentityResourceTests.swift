@@ -201,5 +201,27 @@ struct IdentityResourceTests {
         let old = try await cloud.send(.post, "/v3/auth/tokens", Cloud.passwordAuth("admin", Cloud.adminPassword))
         #expect(old.status == .unauthorized)
         _ = try await cloud.token("admin", "rotated")
+
+        // A service user: made in the services project with admin there, once.
+        var withService = changed
+        withService.serviceUsers = ["glance": "glance-pw"]
+        #expect(
+            try cloud.api.store.bootstrap(withService, hasher: hasher) == [
+                "project services", "user glance", "role grant glance on services",
+            ])
+        #expect(try cloud.api.store.bootstrap(withService, hasher: hasher) == [])
+        #expect(try BootstrapSpec.parse(withService.json) == withService)
+        let body: JSON = [
+            "auth": [
+                "identity": [
+                    "methods": ["password"],
+                    "password": ["user": ["name": "glance", "domain": ["id": "default"], "password": "glance-pw"]],
+                ],
+                "scope": ["project": ["name": "services", "domain": ["id": "default"]]],
+            ]
+        ]
+        let login = try await cloud.send(.post, "/v3/auth/tokens", body)
+        #expect(login.status == .created)
+        #expect(login.json?["token"]?["roles"]?.array?.contains { $0["name"]?.string == "admin" } == true)
     }
 }

@@ -17,12 +17,23 @@ struct ImageCloud {
     let dataDirectory: String
 
     init(sizeCap: Int64 = 1 << 40) throws {
-        identity = try TestIdentity(catalog: [
-            .init(type: "image", name: "glance", description: "Image", urls: ["public": "http://ctl:9292"])
-        ])
-        dataDirectory = NSTemporaryDirectory() + "nimbus-image-test-" + UUID().uuidString
-        let api = try ImageAPI(
-            store: try ImageStore(path: nil), validator: identity.validator, dataDirectory: dataDirectory,
+        try self.init(identity: try TestIdentity(catalog: [Self.imageEntry]), sizeCap: sizeCap)
+    }
+
+    static let imageEntry = BootstrapSpec.CatalogEntry(
+        type: "image", name: "glance", description: "Image", urls: ["public": "http://ctl:9292"])
+
+    /// `extraStores` come first: uploads go to the first one; the file store is always there.
+    init(
+        identity: TestIdentity, store: ImageStore? = nil, extraStores: [any ImageDataStore] = [],
+        dataDirectory: String? = nil, sizeCap: Int64 = 1 << 40
+    ) throws {
+        self.identity = identity
+        let dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "nimbus-image-test-" + UUID().uuidString
+        self.dataDirectory = dataDirectory
+        let api = ImageAPI(
+            store: try store ?? ImageStore(path: nil), validator: identity.validator,
+            dataStores: extraStores + [try FileImageStore(directory: dataDirectory)],
             identityURI: "http://ctl:5000", sizeCap: sizeCap)
         image = Client(responder: buildImageRouter(api: api).buildResponder())
     }

@@ -177,6 +177,13 @@ extension IntegrationTests {
         }
 
         @Test(
+            "CONFIG_GLANCE_BACKEND=swift: a redeploy sends new images to object storage; older ones stay readable",
+            .enabled(if: client != nil && swiftClient != nil), .timeLimit(.minutes(10)))
+        func imageBackendSwift() throws {
+            try imageBackendSwitch()
+        }
+
+        @Test(
             "Tempest 47: the image and object storage smoke tests pass; the full image.v2 and object_storage counts",
             .enabled(if: tempest != nil), .timeLimit(.minutes(20)))
         func tempestImageAndObjectStorage() throws {

@@ -55,12 +55,36 @@ struct ServiceDeliveryTests {
         #expect(text.contains("identity_url = http://10.0.0.1:5000/v3"))
         #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server image --config /etc/nimbus/image.conf"))
         #expect(!text.contains("install.image/keys"))
+        // The image service's own user, for object storage (which this layout installs).
+        #expect(text.contains("backend = file"))
+        #expect(text.contains("user = glance\npassword = \(delivery.answers.password(.glanceServicePassword))\n"))
+        #expect(
+            text.contains("\"service_users\": {\"glance\": \"\(delivery.answers.password(.glanceServicePassword))\"}"))
         #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:9292/healthz"))
         #expect(text.contains("== install.compute: skipped"))
         // Object storage goes to the storage host of the four-node layout.
         #expect(text.contains("[install.object/config] file /etc/nimbus/object.conf 0640 root:root"))
         #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server object --config /etc/nimbus/object.conf"))
         #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:8080/healthz"))
+    }
+
+    @Test("CONFIG_GLANCE_BACKEND=swift reaches image.conf; without object storage the image service has no swift user")
+    func glanceBackend() throws {
+        let (delivery, _) = try delivery()
+        var swift = delivery
+        let loaded = AnswerFileLoader.load(
+            bytes: Array((RolloutTests.answerText + "\nCONFIG_GLANCE_BACKEND=swift\n").utf8))
+        swift.answers = try #require(loaded.file, "\(loaded.diagnostics)")
+        let config = try swift.template("image.conf", swift.values(for: "image"))
+        #expect(config.contains("[store]\n") && config.contains("backend = swift\n"))
+        #expect(config.contains("user = glance\n"))
+        var noObject = delivery
+        noObject.installed.remove("object")
+        let plain = try noObject.template("image.conf", noObject.values(for: "image"))
+        #expect(plain.contains("backend = file\n") && plain.contains("user = \n"))
+        #expect(noObject.bootstrapJSON().contains("\"service_users\": {\"glance\""))
+        noObject.installed.remove("image")
+        #expect(noObject.bootstrapJSON().contains("\"service_users\": {}"))
     }
 
     @Test("A template naming a value nobody gives is an error, not an empty string")

@@ -12,17 +12,22 @@ public struct TestIdentity: Sendable {
     public let client: Client
     public let store: IdentityStore
     public let validator: TokenValidator
+    /// The identity router, to serve over loopback when a service must call it over HTTP.
+    public let responder: RouterResponder<ServiceContext>
+    /// A cheap hasher: the tests log in often.
+    public static let hasher = PasswordHasher(logN: 10, blockSize: 8, parallelism: 1)
 
     public init(catalog: [BootstrapSpec.CatalogEntry]) throws {
         let store = try IdentityStore(path: nil)
-        let hasher = PasswordHasher(logN: 10, blockSize: 8, parallelism: 1)
+        let hasher = Self.hasher
         try store.bootstrap(
             BootstrapSpec(adminPassword: "admin-pw", region: "RegionOne", catalog: catalog, demoPassword: "demo-pw"),
             hasher: hasher)
         let api = IdentityAPI(
             store: store, keys: TokenKeyRing(keys: [.init(id: 1, key: SymmetricKey(size: .bits256))]),
             settings: IdentitySettings(tokenExpiration: 3600, hasher: hasher))
-        let client = Client(responder: buildIdentityRouter(api: api).buildResponder())
+        responder = buildIdentityRouter(api: api).buildResponder()
+        let client = Client(responder: responder)
         self.client = client
         self.store = store
         validator = TokenValidator(cacheSeconds: 0) { token in

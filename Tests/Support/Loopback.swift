@@ -1,0 +1,25 @@
+import Hummingbird
+import Logging
+import NimbusServiceKit
+
+/// Serves `responder` (a router's) on 127.0.0.1, on a port the system picks, for as long as `body` runs: for
+/// the tests where one service calls another over HTTP (the image service's object store).
+public func withLoopbackServer<T: Sendable>(
+    _ responder: RouterResponder<ServiceContext>, _ body: (_ port: Int) async throws -> T
+) async throws -> T {
+    let (ports, announce) = AsyncStream<Int>.makeStream()
+    let app = Application(
+        responder: responder, server: ServiceServer.http1,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+        onServerRunning: { channel in
+            announce.yield(channel.localAddress?.port ?? 0)
+            announce.finish()
+        }, logger: Logger(label: "loopback") { _ in SwiftLogNoOpLogHandler() })
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.run() }
+        defer { group.cancelAll() }
+        var port = 0
+        for await announced in ports { port = announced }
+        return try await body(port)
+    }
+}
