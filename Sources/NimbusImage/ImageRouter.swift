@@ -23,7 +23,15 @@ public func buildImageRouter(api: ImageAPI) -> Router<ServiceContext> {
     }
     api.imageRoutes(on: router)
     api.dataRoutes(on: router)
+    router.get("/v2/schemas/metadefs/:schema") { _, context in
+        let name = try context.parameters.require("schema")
+        guard let schema = metadefSchemas[name] else {
+            throw GlanceFault(.notFound, "The resource could not be found.")
+        }
+        return Response.json(schema)
+    }
     api.memberRoutes(on: router)
+    api.metadefRoutes(on: router)
     return router
 }
 
@@ -37,6 +45,86 @@ func versions(_ request: Request) -> JSON {
             })
     ]
 }
+
+/// The metadata definitions' schemas, by the name in `/v2/schemas/metadefs/<name>`; each
+/// has Glance's `name` (the resource type schemas are about associations).
+let metadefSchemas: [String: JSON] = {
+    let string: JSON = ["type": "string"]
+    let stamps: [(String, JSON)] = [
+        ("created_at", ["type": "string", "readOnly": true, "format": "date-time"]),
+        ("updated_at", ["type": "string", "readOnly": true, "format": "date-time"]),
+    ]
+    let property: JSON = [
+        "name": "property",
+        "properties": .object(
+            [
+                ("name", ["type": "string", "maxLength": 80]), ("title", string), ("description", string),
+                (
+                    "type",
+                    ["type": "string", "enum": ["array", "boolean", "integer", "number", "object", "string", nil]]
+                ),
+                ("enum", ["type": "array"]), ("default", [:]), ("readonly", ["type": "boolean"]),
+                ("operators", ["type": "array", "items": string]),
+            ]),
+        "required": ["name", "title", "type"],
+    ]
+    let object: JSON = [
+        "name": "object",
+        "properties": .object(
+            [
+                ("name", ["type": "string", "maxLength": 80]), ("description", string),
+                ("required", ["type": "array", "items": string]), ("properties", ["type": "object"]),
+                ("schema", ["type": "string", "readOnly": true]), ("self", ["type": "string", "readOnly": true]),
+            ] + stamps),
+        "required": ["name"],
+    ]
+    let association: JSON = [
+        "name": "resource_type_association",
+        "properties": .object(
+            [
+                ("name", ["type": "string", "maxLength": 80]), ("prefix", ["type": "string", "maxLength": 80]),
+                ("properties_target", ["type": "string", "maxLength": 80]),
+            ] + stamps),
+        "required": ["name"],
+    ]
+    let tag: JSON = [
+        "name": "tag", "properties": .object([("name", ["type": "string", "maxLength": 255])] + stamps),
+        "required": ["name"],
+    ]
+    let namespace: JSON = [
+        "name": "namespace",
+        "properties": .object(
+            [
+                ("namespace", ["type": "string", "maxLength": 80]), ("display_name", string),
+                ("description", string), ("visibility", ["type": "string", "enum": ["public", "private"]]),
+                ("protected", ["type": "boolean"]), ("owner", string),
+                ("resource_type_associations", ["type": "array", "items": association]),
+                ("properties", ["type": "object", "additionalProperties": property]),
+                ("objects", ["type": "array", "items": object]), ("tags", ["type": "array", "items": tag]),
+                ("schema", ["type": "string", "readOnly": true]), ("self", ["type": "string", "readOnly": true]),
+            ] + stamps),
+        "required": ["namespace"],
+    ]
+    func list(_ name: String, _ item: JSON) -> JSON {
+        [
+            "name": .string(name),
+            "properties": [
+                name: ["type": "array", "items": item], "first": string, "next": string,
+                "schema": string,
+            ],
+            "links": [
+                ["rel": "first", "href": "{first}"], ["rel": "next", "href": "{next}"],
+                ["rel": "describedby", "href": "{schema}"],
+            ],
+        ]
+    }
+    return [
+        "namespace": namespace, "namespaces": list("namespaces", namespace), "object": object,
+        "objects": list("objects", object), "property": property, "properties": list("properties", property),
+        "tag": tag, "tags": list("tags", tag), "resource_type": association,
+        "resource_types": list("resource_type_associations", association),
+    ]
+}()
 
 /// The JSON schemas Glance publishes (clients and Tempest read the image and member ones).
 let schemas: [String: JSON] = {

@@ -122,6 +122,47 @@ public final class ImageStore: Sendable {
                     UPDATE image SET store = 'file' WHERE size IS NOT NULL;
                     """)
         }
+        // The metadata definitions catalog, with the resource types Glance seeds.
+        migrator.registerMigration("v3-metadefs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE metadef_namespace (
+                      namespace TEXT PRIMARY KEY, display_name TEXT, description TEXT, visibility TEXT NOT NULL,
+                      protected BOOLEAN NOT NULL DEFAULT 0, owner TEXT, created_at INTEGER NOT NULL,
+                      updated_at INTEGER NOT NULL);
+                    CREATE TABLE metadef_resource_type (
+                      name TEXT PRIMARY KEY, protected BOOLEAN NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+                      updated_at INTEGER NOT NULL);
+                    CREATE TABLE metadef_association (
+                      namespace TEXT NOT NULL REFERENCES metadef_namespace(namespace)
+                        ON DELETE CASCADE ON UPDATE CASCADE,
+                      name TEXT NOT NULL REFERENCES metadef_resource_type(name), prefix TEXT,
+                      properties_target TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                      PRIMARY KEY (namespace, name));
+                    CREATE TABLE metadef_object (
+                      namespace TEXT NOT NULL REFERENCES metadef_namespace(namespace)
+                        ON DELETE CASCADE ON UPDATE CASCADE,
+                      name TEXT NOT NULL, description TEXT, required TEXT NOT NULL DEFAULT '[]',
+                      properties TEXT NOT NULL DEFAULT '{}', created_at INTEGER NOT NULL,
+                      updated_at INTEGER NOT NULL, PRIMARY KEY (namespace, name));
+                    CREATE TABLE metadef_property (
+                      namespace TEXT NOT NULL REFERENCES metadef_namespace(namespace)
+                        ON DELETE CASCADE ON UPDATE CASCADE,
+                      name TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (namespace, name));
+                    CREATE TABLE metadef_tag (
+                      namespace TEXT NOT NULL REFERENCES metadef_namespace(namespace)
+                        ON DELETE CASCADE ON UPDATE CASCADE,
+                      name TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                      PRIMARY KEY (namespace, name));
+                    """)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            for name in ImageAPI.standardResourceTypes {
+                try db.execute(
+                    sql:
+                        "INSERT INTO metadef_resource_type (name, protected, created_at, updated_at) VALUES (?, 1, ?, ?)",
+                    arguments: [name, now, now])
+            }
+        }
         return migrator
     }
 }
