@@ -36,9 +36,7 @@ extension ImageAPI {
             let body = try await Self.metadefBody(request, context: context)
             let name = try namespaceName(body)
             try store.write { db in
-                if try Row.fetchOne(db, sql: "SELECT 1 FROM metadef_namespace WHERE namespace = ?", arguments: [name])
-                    != nil
-                {
+                if try Self.exists(db, "metadef_namespace", namespace: name) {
                     throw GlanceFault(.conflict, "Namespace \(name) already exists.")
                 }
                 let now = clock()
@@ -65,28 +63,19 @@ extension ImageAPI {
                 try store.read { db in try renderNamespace(name, db: db, full: true) }, status: .created)
         }
         router.get(RouterPath(base)) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
-            return Response.json(
-                try store.read { db in
-                    _ = try visibleNamespace(name, caller, db: db)
-                    return try renderNamespace(name, db: db, full: true)
+            Response.json(
+                try await withNamespace(request, context, .read) { name, db in
+                    try renderNamespace(name, db: db, full: true)
                 })
         }
         router.put(RouterPath(base)) { request, context in
-            let caller = try await adminCaller(request, "modify_metadef_namespace")
-            let name = try context.parameters.require("namespace")
-            let body = try await Self.metadefBody(request, context: context)
-            let renamed = body["namespace"]?.string ?? name
-            try store.write { db in
-                _ = try visibleNamespace(name, caller, db: db)
+            var renamed = ""
+            try await withNamespace(request, context, .write("modify_metadef_namespace")) { name, body, db in
+                renamed = body["namespace"]?.string ?? name
                 guard !renamed.isEmpty, renamed.count <= 80 else {
                     throw GlanceFault.badRequest("A namespace name is 1 to 80 characters.")
                 }
-                if renamed != name,
-                    try Row.fetchOne(
-                        db, sql: "SELECT 1 FROM metadef_namespace WHERE namespace = ?", arguments: [renamed]) != nil
-                {
+                if renamed != name, try Self.exists(db, "metadef_namespace", namespace: renamed) {
                     throw GlanceFault(.conflict, "Namespace \(renamed) already exists.")
                 }
                 try db.execute(
@@ -104,10 +93,7 @@ extension ImageAPI {
             return Response.json(try store.read { db in try renderNamespace(renamed, db: db, full: false) })
         }
         router.delete(RouterPath(base)) { request, context in
-            let caller = try await adminCaller(request, "delete_metadef_namespace")
-            let name = try context.parameters.require("namespace")
-            try store.write { db in
-                try unprotectedNamespace(name, caller, db: db)
+            try await withNamespace(request, context, .delete("delete_metadef_namespace")) { name, db in
                 try db.execute(sql: "DELETE FROM metadef_namespace WHERE namespace = ?", arguments: [name])
             }
             return Response.empty()
@@ -116,10 +102,7 @@ extension ImageAPI {
             ("objects", "metadef_object"), ("properties", "metadef_property"), ("tags", "metadef_tag"),
         ] {
             router.delete(RouterPath("\(base)/\(part)")) { request, context in
-                let caller = try await adminCaller(request, "delete_metadef_\(part)")
-                let name = try context.parameters.require("namespace")
-                try store.write { db in
-                    try unprotectedNamespace(name, caller, db: db)
+                try await withNamespace(request, context, .delete("delete_metadef_\(part)")) { name, db in
                     try db.execute(sql: "DELETE FROM \(table) WHERE namespace = ?", arguments: [name])
                 }
                 return Response.empty()
@@ -230,12 +213,74 @@ extension ImageAPI {
         return row
     }
 
-    /// A namespace whose contents may be deleted: 403 while it is protected.
-    func unprotectedNamespace(_ name: String, _ caller: Caller, db: Database) throws {
-        let row = try visibleNamespace(name, caller, db: db)
-        if row["protected"] as Bool {
-            throw GlanceFault.forbidden("Namespace \(name) is protected and cannot be deleted.")
+    /// What a request does with the namespace in its path: read it (whoever may see it),
+    /// write in it (admins: the policy action named), or delete from it (admins, and not
+    /// while it is protected).
+    enum NamespaceAccess {
+        case read
+        case write(String)
+        case delete(String)
+    }
+
+    /// Runs `body` with the namespace named in the path, once the caller may: 401 without a
+    /// token, 403 for a write by anyone but an admin, 404 when the caller may not see the
+    /// namespace, 403 for a delete from a protected one. Reads run on a reader, writes and
+    /// deletes in one transaction.
+    @discardableResult
+    func withNamespace<T>(
+        _ request: Request, _ context: ServiceContext, _ access: NamespaceAccess,
+        _ body: (_ namespace: String, _ db: Database) throws -> T
+    ) async throws -> T {
+        let caller = try await namespaceCaller(request, access)
+        return try inNamespace(try context.parameters.require("namespace"), caller, access, body)
+    }
+
+    /// The same, for a request with a JSON object body (read once the caller is checked).
+    @discardableResult
+    func withNamespace<T>(
+        _ request: Request, _ context: ServiceContext, _ access: NamespaceAccess,
+        _ body: (_ namespace: String, _ json: JSON, _ db: Database) throws -> T
+    ) async throws -> T {
+        let caller = try await namespaceCaller(request, access)
+        let json = try await Self.metadefBody(request, context: context)
+        return try inNamespace(try context.parameters.require("namespace"), caller, access) { name, db in
+            try body(name, json, db)
         }
+    }
+
+    func namespaceCaller(_ request: Request, _ access: NamespaceAccess) async throws -> Caller {
+        switch access {
+        case .read: try await caller(request)
+        case .write(let action), .delete(let action): try await adminCaller(request, action)
+        }
+    }
+
+    func inNamespace<T>(
+        _ name: String, _ caller: Caller, _ access: NamespaceAccess, _ body: (String, Database) throws -> T
+    ) throws -> T {
+        if case .read = access {
+            return try store.read { db in
+                try visibleNamespace(name, caller, db: db)
+                return try body(name, db)
+            }
+        }
+        return try store.write { db in
+            let row = try visibleNamespace(name, caller, db: db)
+            if case .delete = access, row["protected"] as Bool {
+                throw GlanceFault.forbidden("Namespace \(name) is protected and cannot be deleted.")
+            }
+            return try body(name, db)
+        }
+    }
+
+    /// Whether `table` has a row for the namespace (and `name`, when given).
+    static func exists(_ db: Database, _ table: String, namespace: String, name: String? = nil) throws -> Bool {
+        guard let name else {
+            return try Row.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE namespace = ?", arguments: [namespace])
+                != nil
+        }
+        return try Row.fetchOne(
+            db, sql: "SELECT 1 FROM \(table) WHERE namespace = ? AND name = ?", arguments: [namespace, name]) != nil
     }
 
     func adminCaller(_ request: Request, _ action: String) async throws -> Caller {
@@ -269,30 +314,21 @@ extension ImageAPI {
 
     func associationRoutes(on router: Router<ServiceContext>, base: String) {
         router.get(RouterPath("\(base)/resource_types")) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
-            return Response.json(
-                try store.read { db in
-                    try visibleNamespace(name, caller, db: db)
-                    return ["resource_type_associations": .array(try associations(of: name, db: db))]
+            Response.json(
+                try await withNamespace(request, context, .read) { name, db in
+                    ["resource_type_associations": .array(try associations(of: name, db: db))]
                 })
         }
         router.post(RouterPath("\(base)/resource_types")) { request, context in
-            let caller = try await adminCaller(request, "add_metadef_resource_type_association")
-            let name = try context.parameters.require("namespace")
-            let body = try await Self.metadefBody(request, context: context)
-            let created = try store.write { db in
-                try visibleNamespace(name, caller, db: db)
-                return try associate(name, body, db: db)
-            }
-            return Response.json(created, status: .created)
+            Response.json(
+                try await withNamespace(request, context, .write("add_metadef_resource_type_association")) {
+                    name, body, db in try associate(name, body, db: db)
+                }, status: .created)
         }
         router.delete(RouterPath("\(base)/resource_types/:type")) { request, context in
-            let caller = try await adminCaller(request, "remove_metadef_resource_type_association")
-            let name = try context.parameters.require("namespace")
             let type = try context.parameters.require("type")
-            try store.write { db in
-                try unprotectedNamespace(name, caller, db: db)
+            try await withNamespace(request, context, .delete("remove_metadef_resource_type_association")) {
+                name, db in
                 try db.execute(
                     sql: "DELETE FROM metadef_association WHERE namespace = ? AND name = ?", arguments: [name, type])
                 guard db.changesCount > 0 else {
@@ -332,10 +368,7 @@ extension ImageAPI {
                 INSERT INTO metadef_resource_type (name, protected, created_at, updated_at) VALUES (?, 0, ?, ?)
                 ON CONFLICT (name) DO NOTHING
                 """, arguments: [type, now, now])
-        if try Row.fetchOne(
-            db, sql: "SELECT 1 FROM metadef_association WHERE namespace = ? AND name = ?", arguments: [namespace, type])
-            != nil
-        {
+        if try Self.exists(db, "metadef_association", namespace: namespace, name: type) {
             throw GlanceFault(.conflict, "Resource type \(type) is already associated with namespace \(namespace).")
         }
         try db.execute(
@@ -353,56 +386,38 @@ extension ImageAPI {
 
     func objectRoutes(on router: Router<ServiceContext>, base: String) {
         router.get(RouterPath("\(base)/objects")) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
-            let objects = try store.read { db in
-                try visibleNamespace(name, caller, db: db)
-                return try Row.fetchAll(
+            let objects = try await withNamespace(request, context, .read) { name, db in
+                try Row.fetchAll(
                     db, sql: "SELECT * FROM metadef_object WHERE namespace = ? ORDER BY name", arguments: [name])
             }
             return Response.json([
-                "objects": .array(objects.map { renderObject($0) }),
-                "schema": "/v2/schemas/metadefs/objects",
+                "objects": .array(objects.map { renderObject($0) }), "schema": "/v2/schemas/metadefs/objects",
             ])
         }
         router.post(RouterPath("\(base)/objects")) { request, context in
-            let caller = try await adminCaller(request, "add_metadef_object")
-            let name = try context.parameters.require("namespace")
-            let body = try await Self.metadefBody(request, context: context)
-            let row = try store.write { db in
-                try visibleNamespace(name, caller, db: db)
-                return try putObject(name, nil, body, db: db)
+            let row = try await withNamespace(request, context, .write("add_metadef_object")) { name, body, db in
+                try putObject(name, nil, body, db: db)
             }
             return Response.json(renderObject(row), status: .created)
         }
         router.get(RouterPath("\(base)/objects/:object")) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
             let object = try context.parameters.require("object")
-            let row = try store.read { db in
-                try visibleNamespace(name, caller, db: db)
-                return try objectRow(name, object, db: db)
+            let row = try await withNamespace(request, context, .read) { name, db in
+                try objectRow(name, object, db: db)
             }
             return Response.json(renderObject(row))
         }
         router.put(RouterPath("\(base)/objects/:object")) { request, context in
-            let caller = try await adminCaller(request, "modify_metadef_object")
-            let name = try context.parameters.require("namespace")
             let object = try context.parameters.require("object")
-            let body = try await Self.metadefBody(request, context: context)
-            let row = try store.write { db in
-                try visibleNamespace(name, caller, db: db)
+            let row = try await withNamespace(request, context, .write("modify_metadef_object")) { name, body, db in
                 _ = try objectRow(name, object, db: db)
                 return try putObject(name, object, body, db: db)
             }
             return Response.json(renderObject(row))
         }
         router.delete(RouterPath("\(base)/objects/:object")) { request, context in
-            let caller = try await adminCaller(request, "delete_metadef_object")
-            let name = try context.parameters.require("namespace")
             let object = try context.parameters.require("object")
-            try store.write { db in
-                try unprotectedNamespace(name, caller, db: db)
+            try await withNamespace(request, context, .delete("delete_metadef_object")) { name, db in
                 _ = try objectRow(name, object, db: db)
                 try db.execute(
                     sql: "DELETE FROM metadef_object WHERE namespace = ? AND name = ?", arguments: [name, object])
@@ -434,9 +449,7 @@ extension ImageAPI {
         for (key, property) in properties.members ?? [] { _ = try Self.checkedProperty(property, key: key) }
         guard properties.members != nil else { throw GlanceFault.badRequest("properties is an object.") }
         if name != existing,
-            try Row.fetchOne(
-                db, sql: "SELECT 1 FROM metadef_object WHERE namespace = ? AND name = ?", arguments: [namespace, name])
-                != nil
+            try Self.exists(db, "metadef_object", namespace: namespace, name: name)
         {
             throw GlanceFault(.conflict, "Object \(name) already exists in namespace \(namespace).")
         }
@@ -481,52 +494,35 @@ extension ImageAPI {
 
     func propertyRoutes(on router: Router<ServiceContext>, base: String) {
         router.get(RouterPath("\(base)/properties")) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
-            let listed = try store.read { db in
-                try visibleNamespace(name, caller, db: db)
-                return try properties(of: name, db: db)
+            let listed = try await withNamespace(request, context, .read) { name, db in
+                try properties(of: name, db: db)
             }
             return Response.json(["properties": .object(listed)])
         }
         router.post(RouterPath("\(base)/properties")) { request, context in
-            let caller = try await adminCaller(request, "add_metadef_property")
-            let name = try context.parameters.require("namespace")
-            let body = try await Self.metadefBody(request, context: context)
-            let created = try store.write { db in
-                try visibleNamespace(name, caller, db: db)
-                return try putProperty(name, nil, body, key: nil, db: db)
-            }
-            return Response.json(created, status: .created)
+            Response.json(
+                try await withNamespace(request, context, .write("add_metadef_property")) { name, body, db in
+                    try putProperty(name, nil, body, key: nil, db: db)
+                }, status: .created)
         }
         router.get(RouterPath("\(base)/properties/:property")) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
             let property = try context.parameters.require("property")
             return Response.json(
-                try store.read { db in
-                    try visibleNamespace(name, caller, db: db)
-                    return try propertyJSON(name, property, db: db)
+                try await withNamespace(request, context, .read) { name, db in
+                    try propertyJSON(name, property, db: db)
                 })
         }
         router.put(RouterPath("\(base)/properties/:property")) { request, context in
-            let caller = try await adminCaller(request, "modify_metadef_property")
-            let name = try context.parameters.require("namespace")
             let property = try context.parameters.require("property")
-            let body = try await Self.metadefBody(request, context: context)
             return Response.json(
-                try store.write { db in
-                    try visibleNamespace(name, caller, db: db)
+                try await withNamespace(request, context, .write("modify_metadef_property")) { name, body, db in
                     _ = try propertyJSON(name, property, db: db)
                     return try putProperty(name, property, body, key: nil, db: db)
                 })
         }
         router.delete(RouterPath("\(base)/properties/:property")) { request, context in
-            let caller = try await adminCaller(request, "remove_metadef_property")
-            let name = try context.parameters.require("namespace")
             let property = try context.parameters.require("property")
-            try store.write { db in
-                try unprotectedNamespace(name, caller, db: db)
+            try await withNamespace(request, context, .delete("remove_metadef_property")) { name, db in
                 _ = try propertyJSON(name, property, db: db)
                 try db.execute(
                     sql: "DELETE FROM metadef_property WHERE namespace = ? AND name = ?", arguments: [name, property])
@@ -581,9 +577,7 @@ extension ImageAPI {
         }
         let definition = try Self.checkedProperty(body, key: key)
         if name != existing,
-            try Row.fetchOne(
-                db, sql: "SELECT 1 FROM metadef_property WHERE namespace = ? AND name = ?",
-                arguments: [namespace, name]) != nil
+            try Self.exists(db, "metadef_property", namespace: namespace, name: name)
         {
             throw GlanceFault(.conflict, "Property \(name) already exists in namespace \(namespace).")
         }
@@ -603,11 +597,8 @@ extension ImageAPI {
 
     func tagRoutes(on router: Router<ServiceContext>, base: String) {
         router.get(RouterPath("\(base)/tags")) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
-            let tags = try store.read { db in
-                try visibleNamespace(name, caller, db: db)
-                return try Row.fetchAll(
+            let tags = try await withNamespace(request, context, .read) { name, db in
+                try Row.fetchAll(
                     db, sql: "SELECT * FROM metadef_tag WHERE namespace = ? ORDER BY created_at, name",
                     arguments: [name])
             }
@@ -616,15 +607,11 @@ extension ImageAPI {
         // Several at once: they replace the namespace's tags (added to them with
         // `X-Openstack-Append: true`).
         router.post(RouterPath("\(base)/tags")) { request, context in
-            let caller = try await adminCaller(request, "add_metadef_tags")
-            let name = try context.parameters.require("namespace")
-            let body = try await Self.metadefBody(request, context: context)
-            guard let tags = body["tags"]?.array else {
-                throw GlanceFault.badRequest("The body is {\"tags\": [{\"name\": …}, …]}.")
-            }
             let append = request.header("X-Openstack-Append")?.lowercased() == "true"
-            let rows = try store.write { db in
-                try visibleNamespace(name, caller, db: db)
+            let rows = try await withNamespace(request, context, .write("add_metadef_tags")) { name, body, db in
+                guard let tags = body["tags"]?.array else {
+                    throw GlanceFault.badRequest("The body is {\"tags\": [{\"name\": …}, …]}.")
+                }
                 let names = tags.map { $0["name"]?.string }
                 guard Set(names).count == names.count else { throw GlanceFault(.conflict, "A tag is named twice.") }
                 if !append { try db.execute(sql: "DELETE FROM metadef_tag WHERE namespace = ?", arguments: [name]) }
@@ -633,37 +620,25 @@ extension ImageAPI {
             return Response.json(["tags": .array(rows.map(renderTag))], status: .created)
         }
         router.post(RouterPath("\(base)/tags/:tag")) { request, context in
-            let caller = try await adminCaller(request, "add_metadef_tag")
-            let name = try context.parameters.require("namespace")
             let tag = try context.parameters.require("tag")
-            let row = try store.write { db in
-                try visibleNamespace(name, caller, db: db)
-                return try addTag(name, tag, db: db)
+            let row = try await withNamespace(request, context, .write("add_metadef_tag")) { name, db in
+                try addTag(name, tag, db: db)
             }
             return Response.json(renderTag(row), status: .created)
         }
         router.get(RouterPath("\(base)/tags/:tag")) { request, context in
-            let caller = try await caller(request)
-            let name = try context.parameters.require("namespace")
             let tag = try context.parameters.require("tag")
-            let row = try store.read { db in
-                try visibleNamespace(name, caller, db: db)
-                return try tagRow(name, tag, db: db)
-            }
+            let row = try await withNamespace(request, context, .read) { name, db in try tagRow(name, tag, db: db) }
             return Response.json(renderTag(row))
         }
         router.put(RouterPath("\(base)/tags/:tag")) { request, context in
-            let caller = try await adminCaller(request, "modify_metadef_tag")
-            let name = try context.parameters.require("namespace")
             let tag = try context.parameters.require("tag")
-            let body = try await Self.metadefBody(request, context: context)
-            guard let renamed = body["name"]?.string, !renamed.isEmpty, renamed.count <= 255 else {
-                throw GlanceFault.badRequest("A tag needs a name (1 to 255 characters).")
-            }
-            let row = try store.write { db in
-                try visibleNamespace(name, caller, db: db)
+            let row = try await withNamespace(request, context, .write("modify_metadef_tag")) { name, body, db in
+                guard let renamed = body["name"]?.string, !renamed.isEmpty, renamed.count <= 255 else {
+                    throw GlanceFault.badRequest("A tag needs a name (1 to 255 characters).")
+                }
                 _ = try tagRow(name, tag, db: db)
-                if renamed != tag, (try? tagRow(name, renamed, db: db)) != nil {
+                if renamed != tag, try Self.exists(db, "metadef_tag", namespace: name, name: renamed) {
                     throw GlanceFault(.conflict, "Tag \(renamed) already exists in namespace \(name).")
                 }
                 try db.execute(
@@ -674,11 +649,8 @@ extension ImageAPI {
             return Response.json(renderTag(row))
         }
         router.delete(RouterPath("\(base)/tags/:tag")) { request, context in
-            let caller = try await adminCaller(request, "delete_metadef_tag")
-            let name = try context.parameters.require("namespace")
             let tag = try context.parameters.require("tag")
-            try store.write { db in
-                try unprotectedNamespace(name, caller, db: db)
+            try await withNamespace(request, context, .delete("delete_metadef_tag")) { name, db in
                 _ = try tagRow(name, tag, db: db)
                 try db.execute(sql: "DELETE FROM metadef_tag WHERE namespace = ? AND name = ?", arguments: [name, tag])
             }
@@ -701,7 +673,7 @@ extension ImageAPI {
         guard let name, !name.isEmpty, name.count <= 255 else {
             throw GlanceFault.badRequest("A tag needs a name (1 to 255 characters).")
         }
-        if (try? tagRow(namespace, name, db: db)) != nil {
+        if try Self.exists(db, "metadef_tag", namespace: namespace, name: name) {
             throw GlanceFault(.conflict, "Tag \(name) already exists in namespace \(namespace).")
         }
         let now = clock()
