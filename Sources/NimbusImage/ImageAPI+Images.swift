@@ -411,7 +411,7 @@ extension ImageAPI {
         guard !image.protected else { throw GlanceFault.forbidden("Image \(id) is protected and cannot be deleted.") }
         // The record first: once it is gone nobody reads the data, which then goes too. An
         // upload still in progress finds the record gone and removes what it stored.
-        let deleted = try store.write { db in try Image.fetchOne(db, key: id).map { try $0.delete(db) } ?? false }
+        let deleted = try store.write { db in try Image.deleteOne(db, key: id) }
         if deleted, let kind = image.store, let data = dataStores[kind] { await data.delete(id) }
         return Response.empty()
     }

@@ -59,7 +59,7 @@ public final class SwiftImageStore: ImageDataStore {
         inspect: (UnsafeRawBufferPointer) -> Void
     ) async throws -> Int64 {
         let grant = try await session.grant()
-        try await ensureContainer(grant)
+        try await ensureContainer()
         var source = Source(iterator: body.makeAsyncIterator(), limit: limit)
         do {
             if let declaredSize, declaredSize < settings.largeObjectSize {
@@ -180,7 +180,7 @@ public final class SwiftImageStore: ImageDataStore {
         }
     }
 
-    func ensureContainer(_ grant: Session.Grant) async throws {
+    func ensureContainer() async throws {
         let reply = try await send(.PUT, "/\(settings.container)", headers: [("Content-Length", "0")])
         guard reply.status == 201 || reply.status == 202 else {
             throw storeFault("creating container \(settings.container)", reply)
@@ -310,7 +310,8 @@ public final class SwiftImageStore: ImageDataStore {
             let url = try settings.objectStoreURL ?? Self.objectStoreURL(in: details)
             let lifetime = max(
                 10,
-                (Self.seconds(details["expires_at"]?.string) ?? 0) - (Self.seconds(details["issued_at"]?.string) ?? 0))
+                (details["expires_at"]?.string.flatMap(Timestamp.seconds) ?? 0)
+                    - (details["issued_at"]?.string.flatMap(Timestamp.seconds) ?? 0))
             let grant = Grant(
                 token: token, storage: try ServiceClient(baseURL: url, timeout: .seconds(30)),
                 renewAt: .now + .seconds(lifetime / 2))
@@ -328,21 +329,6 @@ public final class SwiftImageStore: ImageDataStore {
                     .serviceUnavailable, "The catalog has no object-store endpoint for the image service's store.")
             }
             return url
-        }
-
-        /// `2026-11-23T10:00:00.000000Z` → seconds since 1970.
-        static func seconds(_ text: String?) -> Int64? {
-            guard let text, text.count >= 19 else { return nil }
-            let digits = text.prefix(19).split(whereSeparator: { "-T:".contains($0) }).compactMap { Int32($0) }
-            guard digits.count == 6 else { return nil }
-            var parts = tm()
-            parts.tm_year = digits[0] - 1900
-            parts.tm_mon = digits[1] - 1
-            parts.tm_mday = digits[2]
-            parts.tm_hour = digits[3]
-            parts.tm_min = digits[4]
-            parts.tm_sec = digits[5]
-            return Int64(timegm(&parts))
         }
     }
 }
