@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Layer 1: C system libraries.
@@ -39,33 +43,54 @@ let package = Package(
             name: "NimbusModel",
             swiftSettings: strict
         ),
+        // Running programs, reading system files, probing HTTP and TCP: for the deploy
+        // side, the services and the agents alike.
+        .target(
+            name: "NimbusSystem",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+        // The service manifest (roles/services.yaml) and templates: read by the deploy
+        // side and by nimbus-server, so it knows nothing of answer files or hosts.
+        .target(
+            name: "NimbusManifest",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "NimbusConfig",
-            dependencies: ["NimbusModel"],
+            dependencies: ["NimbusModel", "NimbusSystem"],
             swiftSettings: strict
         ),
         .target(
             name: "NimbusPlan",
             dependencies: [
-                "NimbusModel", "NimbusConfig",
+                "NimbusModel", "NimbusConfig", "NimbusManifest",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "NimbusSandbox",
-            dependencies: ["NimbusModel", "NimbusConfig"],
+            dependencies: ["NimbusModel", "NimbusConfig", "NimbusSystem"],
             swiftSettings: strict
         ),
         .target(
             name: "NimbusRollout",
-            dependencies: ["NimbusModel", "NimbusConfig", "NimbusPlan", "SSH"],
+            dependencies: ["NimbusModel", "NimbusConfig", "NimbusPlan", "NimbusManifest", "NimbusSystem", "SSH"],
             swiftSettings: strict
         ),
         .target(
             name: "NimbusCLI",
             dependencies: [
-                "NimbusModel", "NimbusConfig", "NimbusPlan", "NimbusSandbox", "NimbusRollout",
+                "NimbusModel", "NimbusConfig", "NimbusPlan", "NimbusManifest", "NimbusSystem", "NimbusSandbox",
+                "NimbusRollout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -75,7 +100,7 @@ let package = Package(
         .target(
             name: "NimbusServiceKit",
             dependencies: [
-                "CGlibcMalloc", "NimbusModel",
+                "CGlibcMalloc", "NimbusModel", "NimbusSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -84,6 +109,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -124,7 +150,8 @@ let package = Package(
         .target(
             name: "NimbusServer",
             dependencies: [
-                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusModel",
+                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusModel", "NimbusManifest",
+                "NimbusSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NimbusModelTests",
-            dependencies: ["NimbusModel"],
+            dependencies: ["NimbusModel", "NimbusSystem"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,8 +1,10 @@
 import Foundation
 import NimbusConfig
+import NimbusManifest
 import NimbusModel
 import NimbusPlan
 import NimbusRollout
+import NimbusSystem
 import Synchronization
 
 /// What `openstack-status` was: for every host, the Nimbus units active and enabled, time
@@ -11,6 +13,7 @@ import Synchronization
 struct CloudStatus {
     let answers: AnswerFile
     let plan: Plan
+    let manifest: ServiceManifest
     let connect: Rollout.Connect
 
     struct Check: Codable, Sendable {
@@ -67,8 +70,9 @@ struct CloudStatus {
     /// One round trip per host: unit states, chrony's offset, br-ex.
     func hostChecks(_ host: HostPlan) -> [Check] {
         let name = host.host.description
-        let units = host.services.filter { ServiceDelivery.available.contains($0) }.map { "nimbus-\($0)" }
-        let pending = host.services.filter { !ServiceDelivery.available.contains($0) }
+        let entries = host.services.compactMap { manifest[$0] }
+        let units = entries.filter { !$0.planned }.map { String($0.unitName.dropLast(".service".count)) }
+        let pending = entries.filter(\.planned)
         let wantsBridge = host.steps.contains { $0.name == "prepare.bridges" }
         var script =
             "for u in \(units.joined(separator: " ")); do echo \"unit $u $(systemctl is-active $u.service 2>/dev/null) $(systemctl is-enabled $u.service 2>/dev/null)\"; done\n"
@@ -119,7 +123,8 @@ struct CloudStatus {
         for service in pending {
             checks.append(
                 Check(
-                    section: "services", host: name, name: "nimbus-\(service)", state: "pending",
+                    section: "services", host: name, name: String(service.unitName.dropLast(".service".count)),
+                    state: "pending",
                     detail: "not installed by this version yet"))
         }
         return checks
@@ -128,11 +133,14 @@ struct CloudStatus {
     /// The identity API from here: health, a token, its validation, and the catalog.
     func apiChecks() -> [Check] {
         let controller = answers.controller.description
-        let base = "http://\(controller):5000"
+        guard let identity = manifest.catalogService else { return [] }
+        let identityHost = plan.hosts.first { $0.services.contains(identity.name) }?.host.description ?? controller
+        let base = "http://\(identityHost):\(identity.port ?? 0)"
         var checks: [Check] = []
         func add(_ name: String, _ ok: Bool, _ detail: String) {
             checks.append(
-                Check(section: "identity", host: controller, name: name, state: ok ? "ok" : "down", detail: detail))
+                Check(section: identity.name, host: identityHost, name: name, state: ok ? "ok" : "down", detail: detail)
+            )
         }
         do {
             let health = try HTTPProbe.send("GET", base + "/healthz")
@@ -199,8 +207,9 @@ struct CloudStatus {
                 reachable = false
                 detail = "\(url): \(error.description)"
             }
-            let service = Self.catalogServices[type] ?? type
-            let pending = !ServiceDelivery.available.contains(service)
+            let entry = manifest.service(forCatalogType: type)
+            let service = entry?.name ?? type
+            let pending = entry?.planned ?? true
             // The host serving it (object storage may be on the storage host).
             let host = URL(string: url)?.host ?? controller
             checks.append(
@@ -209,7 +218,7 @@ struct CloudStatus {
                     state: reachable ? "ok" : pending ? "pending" : "down",
                     detail: reachable || !pending ? detail : "\(url) (service not installed by this version yet)"))
             // Each installed service answers an authenticated request with the admin token.
-            if let probe = Self.authenticatedProbes[type], !pending {
+            if let probe = entry?.catalog.first(where: { $0.type == type })?.probe, !pending {
                 do {
                     let reply = try HTTPProbe.send("GET", url + probe, headers: ["X-Auth-Token": token], timeout: 5)
                     probes.append(
@@ -227,13 +236,4 @@ struct CloudStatus {
         // After the catalog, so each section is printed once.
         return checks + probes
     }
-
-    /// Catalog type → the Nimbus service behind it.
-    static let catalogServices = [
-        "identity": "identity", "image": "image", "compute": "compute", "network": "network",
-        "block-storage": "block-storage", "volumev3": "block-storage", "object-store": "object",
-    ]
-
-    /// A request per service that needs a valid token and the service's own state.
-    static let authenticatedProbes = ["image": "/v2/images?limit=1", "object-store": "?format=json&limit=1"]
 }

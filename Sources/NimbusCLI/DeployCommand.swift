@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NimbusConfig
+import NimbusManifest
 import NimbusPlan
 import NimbusRollout
 import Synchronization
@@ -69,7 +70,8 @@ struct DeployCommand: ParsableCommand {
     mutating func run() throws {
         let overrides = try hosts.overrides(localAddress: AnswerFileInput.localAddress)
         let answers = try AnswerFileInput.load(path: file, overrides: overrides, quiet: true)
-        let plan = Planner(roles: try data.roles()).plan(answers)
+        let roles = try data.roles()
+        let plan = Planner(roles: roles).plan(answers)
         let ssh = try sshSettings(answers)
 
         let secrets = KeyCatalogue.all.filter { $0.type.isSecret }.map { answers.text($0) }
@@ -81,7 +83,7 @@ struct DeployCommand: ParsableCommand {
         log.write("plan.json", (try? plan.json()) ?? "")
         if let file { log.write("answers.txt", (try? String(contentsOfFile: file, encoding: .utf8)) ?? "") }
 
-        let delivery = try self.delivery(plan: plan, answers: answers)
+        let delivery = try self.delivery(plan: plan, roles: roles, answers: answers)
         let printer = DeployPrinter(terminal: Console.stdoutIsTerminal, hosts: plan.hosts.map(\.host.description))
         let options = RolloutOptions(dryRun: dryRun, fanOut: fanOut, stepTimeout: stepTimeout)
         let rollout = Rollout(
@@ -108,7 +110,7 @@ struct DeployCommand: ParsableCommand {
                 atPath: rcPath, contents: Data(delivery.keystonerc().utf8), attributes: [.posixPermissions: 0o600])
         else { throw CLIError("cannot write \(rcPath)") }
         let report = CloudStatus(
-            answers: answers, plan: plan,
+            answers: answers, plan: plan, manifest: roles.manifest,
             connect: ssh.connector
         ).check()
         print("")
@@ -128,22 +130,27 @@ struct DeployCommand: ParsableCommand {
         if !report.healthy { throw ExitCode(1) }
     }
 
-    /// The binary and templates the service steps need, when the plan has any.
-    func delivery(plan: Plan, answers: AnswerFile) throws -> ServiceDelivery? {
-        let steps = plan.hosts.flatMap(\.steps)
-        guard steps.contains(where: { $0.name == "install.nimbus-server" }) else { return nil }
-        let binary = try ServerBinary.load(explicit: serverBinary)
+    /// The binaries, manifest and templates the service steps need, when the plan has any.
+    func delivery(plan: Plan, roles: RoleCatalog, answers: AnswerFile) throws -> ServiceDelivery? {
+        let names = Set(plan.hosts.flatMap(\.steps).map(\.name))
+        let needed = ServiceEntry.Binary.allCases.filter { names.contains("install.\($0.rawValue)") }
+        guard !needed.isEmpty else { return nil }
+        var binaries: [ServiceEntry.Binary: ServiceDelivery.Shipped] = [:]
+        for binary in needed {
+            let loaded = try ServerBinary.load(binary, explicit: binary == .server ? serverBinary : nil)
+            binaries[binary] = ServiceDelivery.Shipped(data: loaded.data, sha256: loaded.sha256)
+        }
         guard let directory = DataDirectory.locate("templates") else {
             throw CLIError("cannot find the templates directory (set NIMBUS_TEMPLATES_DIR)")
         }
         var templates: [String: String] = [:]
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasSuffix(".conf") || name.hasSuffix(".service") {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in files where name.hasSuffix(".conf") || name.hasSuffix(".service") {
             templates[name] = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)
         }
         return ServiceDelivery(
-            binary: binary.data, binarySHA256: binary.sha256, templates: templates, answers: answers,
-            installed: Set(plan.hosts.flatMap(\.services)))
+            binaries: binaries, templates: templates, manifest: roles.manifest, manifestText: roles.manifest.source,
+            answers: answers, placement: ServiceDelivery.placement(of: plan))
     }
 
     func sshSettings(_ answers: AnswerFile) throws -> SSHSettings {

@@ -1,9 +1,12 @@
 import Crypto
 import Foundation
+import NimbusManifest
+import NimbusSystem
 
-/// The `nimbus-server` binary a deploy ships: `--server-binary`, `$NIMBUS_SERVER_BINARY`,
-/// or the static release build of this source tree (`.build-server/release/`), which is
-/// built first when missing or older than the sources.
+/// The binaries a deploy ships (`nimbus-server`, `nimbus-agent`): `--server-binary` for
+/// the server, `$NIMBUS_SERVER_BINARY` / `$NIMBUS_AGENT_BINARY`, or the static release
+/// build of this source tree (`.build-server/release/`), built first when missing or
+/// older than the sources.
 enum ServerBinary {
     struct Loaded {
         var path: String
@@ -11,23 +14,25 @@ enum ServerBinary {
         var sha256: String
     }
 
-    static func load(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws -> Loaded
-    {
+    static func load(
+        _ binary: ServiceEntry.Binary, explicit: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Loaded {
+        let variable = binary == .server ? "NIMBUS_SERVER_BINARY" : "NIMBUS_AGENT_BINARY"
         let path: String
-        if let given = explicit ?? environment["NIMBUS_SERVER_BINARY"] {
+        if let given = explicit ?? environment[variable] {
             path = given
         } else {
             guard let root = packageRoot() else {
                 throw CLIError(
-                    "no nimbus-server binary: give --server-binary PATH (or NIMBUS_SERVER_BINARY), or run nimbus from its source tree"
+                    "no \(binary.rawValue) binary: give \(binary == .server ? "--server-binary PATH (or " : "(")\(variable)), or run nimbus from its source tree"
                 )
             }
-            path = root + "/.build-server/release/nimbus-server"
-            if needsBuild(binary: path, root: root) { try build(root: root) }
+            path = root + "/.build-server/release/\(binary.rawValue)"
+            if needsBuild(binary: path, root: root) { try build(binary, root: root) }
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("cannot read the nimbus-server binary at \(path)")
+            throw CLIError("cannot read the \(binary.rawValue) binary at \(path)")
         }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         return Loaded(path: path, data: data, sha256: digest)
@@ -68,23 +73,24 @@ enum ServerBinary {
         return false
     }
 
-    /// `swift build -c release --static-swift-stdlib --product nimbus-server`, in a build
+    /// `swift build -c release --static-swift-stdlib --product <binary>`, in a build
     /// folder of its own so the debug build stays as it is.
-    static func build(root: String) throws {
+    static func build(_ binary: ServiceEntry.Binary, root: String) throws {
         FileHandle.standardError.write(
-            Data("nimbus: building nimbus-server (release, static Swift runtime; the first build takes minutes)\n".utf8)
-        )
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "swift", "build", "--package-path", root, "--scratch-path", root + "/.build-server", "-c", "release",
-            "--static-swift-stdlib", "--product", "nimbus-server", "-Xlinker", "-s",
-        ]
-        process.standardOutput = FileHandle.standardError
-        do { try process.run() } catch { throw CLIError("cannot run swift build: \(error)") }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CLIError("building nimbus-server failed (swift build exited \(process.terminationStatus))")
+            Data(
+                "nimbus: building \(binary.rawValue) (release, static Swift runtime; the first build takes minutes)\n"
+                    .utf8))
+        let command = Command(
+            [
+                "swift", "build", "--package-path", root, "--scratch-path", root + "/.build-server", "-c", "release",
+                "--static-swift-stdlib", "--product", binary.rawValue, "-Xlinker", "-s",
+            ], timeout: 3600)
+        let output: ProcessOutput
+        do { output = try ProcessRunner().runBlocking(command) } catch { throw CLIError(error.description) }
+        guard output.succeeded else {
+            throw CLIError(
+                "building \(binary.rawValue) failed (swift build exited \(output.status)):\n\(output.stdout.suffix(2000))\(output.stderr.suffix(2000))"
+            )
         }
     }
 }

@@ -34,14 +34,15 @@ struct StatusCommand: ParsableCommand {
             throw CLIError("no answer file: give one (nimbus status FILE); \(path) does not exist")
         }
         let answers = try AnswerFileInput.load(path: path, overrides: [:], quiet: true)
-        let plan = Planner(roles: try data.roles()).plan(answers)
+        let roles = try data.roles()
+        let plan = Planner(roles: roles).plan(answers)
         let publicKey = DeployCommand.expand(answers.text(.sshKey))
         let ssh = SSHSettings(
             privateKey: SSHSettings.privateKey(forPublicKey: publicKey),
             publicKey: nil, knownHosts: DeployCommand.expand(answers.text(.knownHosts)), acceptNewHostKeys: false,
             connectTimeout: 5, password: nil)
         let report = CloudStatus(
-            answers: answers, plan: plan,
+            answers: answers, plan: plan, manifest: roles.manifest,
             connect: ssh.connector
         ).check()
         if json {

@@ -10,6 +10,7 @@ public enum KeyCatalogue {
         .prepFirewall, .prepSELinux, .prepNetworkManager, .prepHostsFile,
         // Services
         .glanceInstall, .cinderInstall, .novaInstall, .neutronInstall, .horizonInstall, .swiftInstall,
+        .serviceListen,
         // Identity
         .keystoneAdminUsername, .keystoneAdminPassword, .keystoneAdminEmail, .keystoneRegion,
         .keystoneTokenExpiration,
@@ -113,6 +114,13 @@ extension KeyDefinition {
         help: "Keep a managed block in /etc/hosts on every host naming all the hosts of the cloud.")
 
     // MARK: Services
+
+    public static let serviceListen = KeyDefinition(
+        "CONFIG_NIMBUS_SERVICE_LISTEN", .choice(["management", "all"]), default: .literal("management"),
+        group: .services, packstack: false,
+        help:
+            "management: each API service listens only on its host's address as this file names it. all: on every address of its host (0.0.0.0)."
+    )
 
     public static let glanceInstall = KeyDefinition(
         "CONFIG_GLANCE_INSTALL", .bool, default: .literal("y"), group: .services,

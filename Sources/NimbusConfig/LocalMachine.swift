@@ -1,5 +1,6 @@
 import Foundation
 import NimbusModel
+import NimbusSystem
 
 /// Facts about the machine Nimbus runs on, read without contacting any host.
 public enum LocalMachine {

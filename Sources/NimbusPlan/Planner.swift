@@ -1,4 +1,5 @@
 import NimbusConfig
+import NimbusManifest
 import NimbusModel
 
 /// Builds the plan: a pure function of a validated answer file and the role catalogue.
@@ -13,7 +14,7 @@ public struct Planner: Sendable {
         let assignment = roleAssignment(file)
         let controller = file.controller
         let excluded = file.excludedHosts
-        var servicesByHost: [HostAddress: [ServiceDefinition]] = [:]
+        var servicesByHost: [HostAddress: [ServiceEntry]] = [:]
         for (host, hostRoles) in assignment {
             servicesByHost[host] = excluded.contains(host) ? [] : services(for: hostRoles, in: file)
         }
@@ -63,19 +64,20 @@ public struct Planner: Sendable {
     }
 
     /// The services a host with these roles runs, each once, those it needs first.
-    func services(for hostRoles: [NodeRole], in file: AnswerFile) -> [ServiceDefinition] {
-        var result: [ServiceDefinition] = []
+    func services(for hostRoles: [NodeRole], in file: AnswerFile) -> [ServiceEntry] {
+        var result: [ServiceEntry] = []
         for role in hostRoles {
-            for service in roles[role]?.services ?? [] where !result.contains(where: { $0.name == service.name }) {
+            for name in roles[role]?.services ?? [] where !result.contains(where: { $0.name == name }) {
+                guard let service = roles.manifest[name] else { continue }
                 if let condition = service.when.flatMap(ServiceCondition.init), !condition.holds(in: file) { continue }
                 result.append(service)
             }
         }
         // Stable order in which every service comes after those on this host it requires.
-        var ordered: [ServiceDefinition] = []
-        func visit(_ service: ServiceDefinition, depth: Int) {
+        var ordered: [ServiceEntry] = []
+        func visit(_ service: ServiceEntry, depth: Int) {
             guard depth < 32, !ordered.contains(where: { $0.name == service.name }) else { return }
-            for required in service.requires ?? [] {
+            for required in service.requires {
                 if let local = result.first(where: { $0.name == required }) { visit(local, depth: depth + 1) }
             }
             if !ordered.contains(where: { $0.name == service.name }) { ordered.append(service) }

@@ -1,5 +1,6 @@
 import Foundation
 import NimbusConfig
+import NimbusManifest
 import NimbusModel
 import Yams
 
@@ -9,23 +10,8 @@ public struct RoleDefinition: Sendable, Decodable, Equatable {
     public var role: NodeRole
     public var summary: String
     public var preparation: [PreparationStep]
-    public var services: [ServiceDefinition]
-}
-
-/// One Nimbus service a role runs (`nimbus-server <name>` under `nimbus-<name>.service`).
-public struct ServiceDefinition: Sendable, Decodable, Equatable {
-    public var name: String
-    public var summary: String
-    /// A condition on the answer file: `KEY` (a y/n key that must be y) or `KEY=value`.
-    public var when: String?
-    /// The TCP port of its API, if it has one.
-    public var port: Int?
-    /// The catalog type it is registered under (`identity`, `image`, …), if any.
-    public var catalog: String?
-    /// Services that must be healthy (wherever they run) before this one is installed.
-    public var requires: [String]?
-    /// Distribution packages it needs, by OS family (`debian`, `rhel`).
-    public var packages: [String: [String]]?
+    /// The services it runs, by manifest name (`services.yaml` says what each is).
+    public var services: [String]
 }
 
 /// Host preparation steps, in the order they run.
@@ -57,12 +43,15 @@ public enum PreparationStep: String, Sendable, Decodable, CaseIterable, Comparab
     }
 }
 
-/// The roles, read from a directory of YAML files, one per role.
+/// The roles, read from a directory of YAML files, one per role, and the service
+/// manifest beside them (`services.yaml`).
 public struct RoleCatalog: Sendable, Equatable {
     public var roles: [NodeRole: RoleDefinition]
+    public var manifest: ServiceManifest
 
-    public init(roles: [NodeRole: RoleDefinition]) {
+    public init(roles: [NodeRole: RoleDefinition], manifest: ServiceManifest) {
         self.roles = roles
+        self.manifest = manifest
     }
 
     /// Why the role files cannot be used.
@@ -72,7 +61,8 @@ public struct RoleCatalog: Sendable, Equatable {
 
         public var description: String {
             switch self {
-            case .missing(let path): "\(path): role file missing (every role needs one)"
+            case .missing(let path):
+                "\(path): missing (every role needs a role file, and the roles their services.yaml)"
             case .invalid(let path, let reason): "\(path): \(reason)"
             }
         }
@@ -93,25 +83,50 @@ public struct RoleCatalog: Sendable, Equatable {
             guard definition.role == role else {
                 throw .invalid(path: path, reason: "says role: \(definition.role), expected \(role)")
             }
-            for service in definition.services {
-                if let condition = service.when, ServiceCondition(condition) == nil {
-                    throw .invalid(
-                        path: path, reason: "service \(service.name): when: \(condition) names no y/n answer-file key")
-                }
-            }
             roles[role] = definition
         }
-        let names = Set(roles.values.flatMap { $0.services.map(\.name) })
-        for (role, definition) in roles {
-            for service in definition.services {
-                for required in service.requires ?? [] where !names.contains(required) {
-                    throw .invalid(
-                        path: "\(directory)/\(role.rawValue).yaml",
-                        reason: "service \(service.name) requires \(required), which no role runs")
-                }
+        let manifest: ServiceManifest
+        do {
+            manifest = try ServiceManifest.load(path: "\(directory)/services.yaml")
+        } catch {
+            switch error {
+            case .missing(let path): throw .missing(path: path)
+            case .invalid(let path, let reason): throw .invalid(path: path, reason: reason)
             }
         }
-        return RoleCatalog(roles: roles)
+        for entry in manifest.services {
+            if let condition = entry.when, ServiceCondition(condition) == nil {
+                throw .invalid(
+                    path: "\(directory)/services.yaml",
+                    reason: "service \(entry.name): when: \(condition) names no y/n answer-file key")
+            }
+            for (name, value) in entry.values where KeyCatalogue.definition(named: value.key) == nil {
+                throw .invalid(
+                    path: "\(directory)/services.yaml",
+                    reason: "service \(entry.name): value \(name) names \(value.key), which is no answer-file key")
+            }
+            if let user = entry.serviceUser, KeyCatalogue.definition(named: user.password) == nil {
+                throw .invalid(
+                    path: "\(directory)/services.yaml",
+                    reason: "service \(entry.name): service_user password \(user.password) is no answer-file key")
+            }
+        }
+        for (role, definition) in roles {
+            for name in definition.services where manifest[name] == nil {
+                throw .invalid(
+                    path: "\(directory)/\(role.rawValue).yaml",
+                    reason: "service \(name) is not in services.yaml")
+            }
+        }
+        let names = Set(roles.values.flatMap(\.services))
+        for entry in manifest.services where names.contains(entry.name) {
+            for required in entry.requires where !names.contains(required) {
+                throw .invalid(
+                    path: "\(directory)/services.yaml",
+                    reason: "service \(entry.name) requires \(required), which no role runs")
+            }
+        }
+        return RoleCatalog(roles: roles, manifest: manifest)
     }
 
     public subscript(role: NodeRole) -> RoleDefinition? { roles[role] }

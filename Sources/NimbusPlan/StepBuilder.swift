@@ -1,14 +1,15 @@
 import NimbusConfig
+import NimbusManifest
 import NimbusModel
 
 /// The ordered steps of one host.
 struct StepBuilder {
     let host: HostAddress
     let roles: [NodeRole]
-    let services: [ServiceDefinition]
+    let services: [ServiceEntry]
     let file: AnswerFile
     let catalog: RoleCatalog
-    let servicesByHost: [HostAddress: [ServiceDefinition]]
+    let servicesByHost: [HostAddress: [ServiceEntry]]
 
     private var isController: Bool { roles.contains(.controller) }
 
@@ -36,28 +37,36 @@ struct StepBuilder {
             add(.packages, "packages", "install " + listed.joined(separator: "; "), packages: packages)
         }
         guard !services.isEmpty else { return steps }
-        add(.install, "install.nimbus-server", "ship the nimbus-server binary (skipped when its checksum matches)")
+        // Each binary goes only where a service it runs is installed (no libvirt on an
+        // identity host: the agents are a binary of their own).
+        for binary in ServiceEntry.Binary.allCases
+        where services.contains(where: { $0.binary == binary && !$0.planned }) {
+            add(
+                .install, "install.\(binary.rawValue)",
+                "ship the \(binary.rawValue) binary to \(binary.path) (skipped when its checksum matches)")
+        }
         for service in services {
             let port = service.port.map { ", port \($0)" } ?? ""
             add(
                 .install, "install.\(service.name)",
-                "\(service.summary): /etc/nimbus/\(service.name).conf, nimbus-\(service.name).service, started\(port)",
+                "\(service.summary): \(service.config == nil ? "" : service.configPath + ", ")\(service.unitName), started\(port)",
                 after: remoteHealthChecks(for: service), service: service.name)
             add(
                 .health, "health.\(service.name)",
-                service.port == nil
-                    ? "nimbus-\(service.name).service active" : "GET /healthz answers on port \(service.port ?? 0)",
+                healthSummary(service),
                 service: service.name)
-            if service.name == "identity" {
-                add(.register, "register.identity", registrationSummary())
+            if service.registersCatalog {
+                add(.register, "register.\(service.name)", registrationSummary())
             }
         }
         if isController && file.bool(.provisionDemo) && file.installs(.network) {
-            let gateways = servicesByHost.filter { $0.value.contains { $0.name == "network-gateway" } }.keys.sorted()
+            // Once the network hosts' services answer (routers and DHCP live there).
+            let others = servicesByHost.filter { $0.key != host && file.networkHosts.contains($0.key) }
+                .sorted { $0.key < $1.key }
             add(
                 .provision, "provision.demo",
                 "demo project and user, external network \(file.text(.provisionDemoFloatRange)), router",
-                after: gateways.filter { $0 != host }.map { "\($0):health.network-gateway" })
+                after: others.flatMap { other in other.value.map { "\(other.key):health.\($0.name)" } })
         }
         return steps
     }
@@ -104,7 +113,7 @@ struct StepBuilder {
     func packageUnion() -> [String: [String]] {
         var union: [String: [String]] = [:]
         for service in services {
-            for (family, names) in service.packages ?? [:] {
+            for (family, names) in service.packages {
                 for name in names where !union[family, default: []].contains(name) {
                     union[family, default: []].append(name)
                 }
@@ -113,10 +122,18 @@ struct StepBuilder {
         return union
     }
 
+    func healthSummary(_ service: ServiceEntry) -> String {
+        switch service.health {
+        case .http: "GET /healthz answers on port \(service.port ?? 0)"
+        case .unit: "\(service.unitName) active"
+        case .heartbeat: "\(service.unitName) active and its heartbeat seen by its API"
+        }
+    }
+
     /// Health checks on other hosts that a service waits for.
-    func remoteHealthChecks(for service: ServiceDefinition) -> [String] {
+    func remoteHealthChecks(for service: ServiceEntry) -> [String] {
         var ids: [String] = []
-        for required in service.requires ?? [] {
+        for required in service.requires {
             for (other, running) in servicesByHost.sorted(by: { $0.key < $1.key })
             where other != host && running.contains(where: { $0.name == required }) {
                 ids.append("\(other):health.\(required)")
@@ -126,7 +143,7 @@ struct StepBuilder {
     }
 
     func registrationSummary() -> String {
-        let types = servicesByHost.values.flatMap { $0.compactMap(\.catalog) }.uniqued().sorted()
+        let types = servicesByHost.values.flatMap { $0.flatMap { $0.catalog.map(\.type) } }.uniqued().sorted()
         return "bootstrap: Default domain, admin project and user, roles admin/member/reader, region "
             + "\(file.text(.keystoneRegion)); catalog: \(types.joined(separator: ", "))"
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NimbusManifest
 import NimbusPlan
 
 public struct RolloutOptions: Sendable {
@@ -193,7 +194,7 @@ struct HostRun {
     /// What a service step needs, or why it is not carried out.
     func serviceWork(_ step: PlanStep) throws(ServiceDelivery.Failure) -> ServiceDelivery.Work {
         guard let delivery = rollout.delivery else {
-            return .notYet("not carried out: this run has no nimbus-server binary")
+            return .notYet("not carried out: this run ships no service binaries")
         }
         return try delivery.work(for: step)
     }
@@ -206,33 +207,35 @@ struct HostRun {
         return nil
     }
 
-    /// `install.nimbus-server`: the binary is uploaded only when the host's copy differs.
-    func uploadBinary(_ step: PlanStep, on executor: any RemoteExecutor) -> Bool {
-        guard let delivery = rollout.delivery else { return false }
+    /// `install.nimbus-server` (or `nimbus-agent`): uploaded only when the host's copy differs.
+    func uploadBinary(
+        _ step: PlanStep, _ binary: ServiceEntry.Binary, _ shipped: ServiceDelivery.Shipped,
+        on executor: any RemoteExecutor
+    ) -> Bool {
         emit(.activity(host: host, text: step.name))
         let started = Date()
-        let path = ServiceDelivery.binaryPath
-        let short = String(delivery.binarySHA256.prefix(12))
+        let path = binary.path
+        let name = binary.rawValue
+        let short = String(shipped.sha256.prefix(12))
         do {
             let current = try executor.run(
                 "sha256sum \(path) 2>/dev/null | cut -d' ' -f1", input: nil, timeout: 60
             ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            if current == delivery.binarySHA256 {
-                record(step, .unchanged, "nimbus-server \(short) in place", seconds: Date().timeIntervalSince(started))
+            if current == shipped.sha256 {
+                record(step, .unchanged, "\(name) \(short) in place", seconds: Date().timeIntervalSince(started))
             } else if rollout.options.dryRun {
-                record(
-                    step, .changed, "would upload nimbus-server \(short)", seconds: Date().timeIntervalSince(started))
+                record(step, .changed, "would upload \(name) \(short)", seconds: Date().timeIntervalSince(started))
             } else {
-                try executor.upload(delivery.binary, to: path, mode: 0o755, timeout: rollout.options.stepTimeout)
-                let megabytes = String(format: "%.1f", Double(delivery.binary.count) / 1_048_576)
+                try executor.upload(shipped.data, to: path, mode: 0o755, timeout: rollout.options.stepTimeout)
+                let megabytes = String(format: "%.1f", Double(shipped.data.count) / 1_048_576)
                 record(
-                    step, .changed, "uploaded nimbus-server \(short) (\(megabytes) MiB)",
+                    step, .changed, "uploaded \(name) \(short) (\(megabytes) MiB)",
                     seconds: Date().timeIntervalSince(started))
             }
             return true
         } catch {
             record(
-                step, .failed, "cannot ship nimbus-server: \(error.description)",
+                step, .failed, "cannot ship \(name): \(error.description)",
                 seconds: Date().timeIntervalSince(started))
             return false
         }
@@ -336,8 +339,8 @@ struct HostRun {
                     record(step, .skipped, reason)
                     index += 1
                     continue
-                case .uploadBinary:
-                    guard uploadBinary(step, on: executor) else {
+                case .uploadBinary(let binary, let shipped):
+                    guard uploadBinary(step, binary, shipped, on: executor) else {
                         recordRest(steps[(index + 1)...], .blocked, "\(step.name) failed")
                         return
                     }

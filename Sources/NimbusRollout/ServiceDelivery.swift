@@ -1,144 +1,222 @@
 import Foundation
 import NimbusConfig
+import NimbusManifest
 import NimbusPlan
 
-/// What a deploy ships and how the services are set up: the `nimbus-server` binary, the
+/// What a deploy ships and how the services are set up: the binaries, the manifest, the
 /// templates, and the answer file's values. Turns the plan's `install.*`, `health.*` and
 /// `register.*` steps into resources (pure, so the result can be checked without a host).
+/// Everything it knows about a particular service comes from the manifest.
 public struct ServiceDelivery: Sendable {
-    /// Where the binary goes on every host.
-    public static let binaryPath = "/usr/local/bin/nimbus-server"
-    /// The services this version of nimbus-server carries out; the others are skipped with
-    /// a note until their issue lands.
-    public static let available: Set<String> = ["identity", "image", "object"]
+    /// A binary as shipped: its bytes and their SHA-256 (the upload is skipped when the
+    /// host's copy has the same).
+    public struct Shipped: Sendable {
+        public var data: Data
+        public var sha256: String
 
-    public var binary: Data
-    public var binarySHA256: String
-    /// `templates/` file name → text (`identity.conf`, `nimbus-service.service`).
+        public init(data: Data, sha256: String) {
+            self.data = data
+            self.sha256 = sha256
+        }
+    }
+
+    public var binaries: [ServiceEntry.Binary: Shipped]
+    /// `templates/` file name → text (`identity.conf`, `nimbus-api.service`).
     public var templates: [String: String]
+    public var manifest: ServiceManifest
+    /// `services.yaml` as read, copied to every host for `nimbus-server`.
+    public var manifestText: String
     public var answers: AnswerFile
-    /// Every host's services (from the plan), for the catalog.
-    public var installed: Set<String>
+    /// Service name → the hosts that run it, from the plan.
+    public var placement: [String: [String]]
 
     public init(
-        binary: Data, binarySHA256: String, templates: [String: String], answers: AnswerFile, installed: Set<String>
+        binaries: [ServiceEntry.Binary: Shipped], templates: [String: String], manifest: ServiceManifest,
+        manifestText: String, answers: AnswerFile, placement: [String: [String]]
     ) {
-        self.binary = binary
-        self.binarySHA256 = binarySHA256
+        self.binaries = binaries
         self.templates = templates
+        self.manifest = manifest
+        self.manifestText = manifestText
         self.answers = answers
-        self.installed = installed
+        self.placement = placement
+    }
+
+    /// Service name → hosts, as the plan places them.
+    public static func placement(of plan: Plan) -> [String: [String]] {
+        var placement: [String: [String]] = [:]
+        for host in plan.hosts where !host.excluded {
+            for service in host.services { placement[service, default: []].append(host.host.description) }
+        }
+        return placement
     }
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// What a plan step needs: resources to apply, the binary to upload, or nothing yet.
+    /// What a plan step needs: resources to apply, a binary to upload, or nothing yet.
     public enum Work: Sendable {
         case resources(PreparedStep)
-        case uploadBinary
+        case uploadBinary(ServiceEntry.Binary, Shipped)
         case notYet(String)
     }
 
     public func work(for step: PlanStep) throws(Failure) -> Work {
-        let service = step.service ?? ""
+        let host = String(step.id.dropLast(step.name.count + 1))
         switch step.kind {
         case .prepare:
             return .notYet("a preparation step")
         case .packages:
             return .notYet("packages for the compute, network and storage services arrive with those services")
-        case .install where step.name == "install.nimbus-server":
-            return .uploadBinary
-        case .install, .health:
-            guard Self.available.contains(service) else {
-                return .notYet("not carried out yet: the \(service) service arrives with a later issue")
+        case .install where step.service == nil:
+            guard let binary = ServiceEntry.Binary.allCases.first(where: { step.name == "install.\($0.rawValue)" })
+            else { return .notYet("not a step this version knows") }
+            guard let shipped = binaries[binary] else {
+                throw Failure(description: "this run has no \(binary.rawValue) binary to ship")
             }
-            return .resources(step.kind == .install ? try install(service) : health(service))
+            return .uploadBinary(binary, shipped)
+        case .install, .health:
+            guard let entry = manifest[step.service ?? ""], !entry.planned else {
+                return .notYet("not carried out yet: the \(step.service ?? "") service arrives with a later issue")
+            }
+            return .resources(step.kind == .install ? try install(entry, on: host) : health(entry, on: host))
         case .register:
-            guard service.isEmpty || service == "identity" || step.name == "register.identity" else {
+            guard let identity = manifest.catalogService, step.name == "register.\(identity.name)" else {
                 return .notYet("not carried out yet")
             }
-            return .resources(try register())
+            return .resources(try register(identity))
         case .provision:
             return .notYet(
-                "the demo project and user are made by register.identity; its network and router arrive with the network service"
+                "the demo project and user are made by the bootstrap; its network and router arrive with the network service"
             )
+        }
+    }
+
+    // MARK: Values
+
+    var controller: String { answers.controller.description }
+
+    /// Whether the cloud runs the service (planned services included: the catalog names them).
+    func installs(_ name: String) -> Bool { !(placement[name] ?? []).isEmpty }
+
+    /// The first host that runs `entry` (the catalog's address for it).
+    func serviceHost(_ entry: ServiceEntry) -> String { placement[entry.name]?.first ?? controller }
+
+    /// The address the service listens on, on `host`.
+    func bindAddress(on host: String) -> String {
+        answers.text(.serviceListen) == "all" ? "0.0.0.0" : host
+    }
+
+    /// The public identity URL (`http://controller:5000/v3`).
+    public var identityURL: String {
+        guard let identity = manifest.catalogService, let entry = identity.catalog.first else {
+            return "http://\(controller):5000/v3"
+        }
+        return
+            (try? Template.render(
+                entry.url, name: "services.yaml (\(identity.name))",
+                values: ["host": serviceHost(identity), "port": String(identity.port ?? 0)])) ?? ""
+    }
+
+    /// The values a service's templates may use (`roles/services.yaml` lists them).
+    func values(for entry: ServiceEntry, on host: String) throws(Failure) -> [String: any Sendable] {
+        var values: [String: any Sendable] = [
+            "name": entry.name, "summary": entry.summary, "binary": entry.binary.path,
+            "binary_sha256": binaries[entry.binary]?.sha256 ?? "", "config_path": entry.configPath,
+            "state_dir": entry.stateDirectory, "port": entry.port.map(String.init) ?? "",
+            "bind": bindAddress(on: host) + (entry.port.map { ":\($0)" } ?? ""), "host": host,
+            "controller": controller, "identity_url": identityURL, "user": entry.user ?? "root",
+            "group": entry.user ?? "root",
+            "capabilities": entry.capabilities.map(\.rawValue).joined(separator: " "),
+            "service_user": entry.serviceUser?.name ?? "",
+            "service_password": entry.serviceUser.flatMap { KeyCatalogue.definition(named: $0.password) }.map {
+                answers.password($0)
+            } ?? "",
+            "installed": Dictionary(uniqueKeysWithValues: placement.keys.filter(installs).map { ($0, true) }),
+        ]
+        for (name, source) in entry.values {
+            guard let key = KeyCatalogue.definition(named: source.key) else {
+                throw Failure(description: "services.yaml: \(entry.name): \(source.key) is no answer-file key")
+            }
+            let text = key.type == .password ? answers.password(key) : answers.text(key)
+            values[name] = text.isEmpty ? (source.default ?? "") : text
+        }
+        return values
+    }
+
+    func template(_ name: String, _ values: [String: any Sendable]) throws(Failure) -> String {
+        guard let text = templates[name] else { throw Failure(description: "templates/\(name) is missing") }
+        do {
+            return try Template.render(text, name: name, values: values)
+        } catch {
+            throw Failure(description: error.description)
+        }
+    }
+
+    func expand(_ text: String, _ entry: ServiceEntry, _ values: [String: any Sendable]) throws(Failure) -> String {
+        do {
+            return try Template.render(text, name: "services.yaml (\(entry.name))", values: values)
+        } catch {
+            throw Failure(description: error.description)
         }
     }
 
     // MARK: Install
 
-    var controller: String { answers.controller.description }
-
-    /// The values templates may use.
-    func values(for service: String) -> [String: String] {
-        [
-            "service": service, "controller": controller, "binary": Self.binaryPath,
-            "binary_sha256": binarySHA256, "state_dir": "/var/lib/nimbus/\(service)",
-            "port": String(Self.ports[service] ?? 0),
-            "token_expiration": answers.text(.keystoneTokenExpiration).isEmpty
-                ? "3600" : answers.text(.keystoneTokenExpiration),
-            "public_url": "http://\(controller):5000/v3",
-            // The image service: where uploads go, and its own user for object storage
-            // (none when the cloud has no object storage).
-            "glance_backend": answers.text(.glanceBackend).isEmpty ? "file" : answers.text(.glanceBackend),
-            "glance_swift_user": installed.contains("object") ? "glance" : "",
-            "glance_password": answers.password(.glanceServicePassword),
-        ]
+    /// `command` as the service's user, when it has one.
+    static func asUser(_ entry: ServiceEntry, _ command: String) -> String {
+        guard let user = entry.user else { return command }
+        return "runuser -u \(user) -- \(command)"
     }
 
-    static let ports = [
-        "identity": 5000, "image": 9292, "compute": 8774, "network": 9696, "block-storage": 8776, "object": 8080,
-        "dashboard": 80,
-    ]
-
-    /// `{{name}}` placeholders replaced; an unknown one is an error, not an empty string.
-    static func render(_ template: String, name: String, values: [String: String]) throws(Failure) -> String {
-        var out = ""
-        var rest = Substring(template)
-        while let open = rest.range(of: "{{") {
-            out += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
-                throw Failure(description: "templates/\(name): '{{' without '}}'")
-            }
-            let key = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            guard let value = values[key] else {
-                throw Failure(description: "templates/\(name): no value for {{\(key)}}")
-            }
-            out += value
-            rest = rest[close.upperBound...]
-        }
-        return out + rest
-    }
-
-    func template(_ name: String, _ values: [String: String]) throws(Failure) -> String {
-        guard let text = templates[name] else { throw Failure(description: "templates/\(name) is missing") }
-        return try Self.render(text, name: name, values: values)
-    }
-
-    func install(_ service: String) throws(Failure) -> PreparedStep {
-        let group = "install.\(service)"
-        let values = values(for: service)
-        let unit = "nimbus-\(service).service"
+    func install(_ entry: ServiceEntry, on host: String) throws(Failure) -> PreparedStep {
+        let group = "install.\(entry.name)"
+        let values = try values(for: entry, on: host)
         var resources = [
             ResourceStep(
-                "\(group)/config",
-                .file(
-                    path: "/etc/nimbus/\(service).conf", content: try template("\(service).conf", values), mode: "0640")
-            ),
-            ResourceStep(
-                "\(group)/unit",
-                .file(path: "/etc/systemd/system/\(unit)", content: try template("nimbus-service.service", values))),
+                "\(group)/manifest", .file(path: ServiceManifest.hostPath, content: manifestText, mode: "0644"))
         ]
-        if service == "identity" {
-            // The token keys, made once (nimbus-server identity rotate-keys rotates them).
+        if let user = entry.user {
             resources.append(
                 ResourceStep(
-                    "\(group)/keys",
+                    "\(group)/user",
                     .command(
-                        run: "\(Self.binaryPath) identity rotate-keys --config /etc/nimbus/identity.conf",
-                        unless: "ls /etc/nimbus/token-keys/*.key")))
+                        run:
+                            "useradd --system --user-group --no-create-home --home-dir \(entry.stateDirectory) --shell /usr/sbin/nologin \(user)",
+                        unless: "id -u \(user)")))
+        }
+        for directory in entry.directories {
+            let owner = entry.user ?? "root"
+            let mode = directory.mode
+            resources.append(
+                ResourceStep(
+                    "\(group)/dir:\(directory.path)",
+                    .command(
+                        run:
+                            "install -d -m \(mode) -o \(owner) -g \(owner) \(directory.path) && chown -R \(owner):\(owner) \(directory.path)",
+                        unless:
+                            "[ \"$(stat -c '%U %G %a' \(directory.path))\" = \"\(owner) \(owner) \(PhaseScript.trimMode(mode))\" ]"
+                    )))
+        }
+        if let config = entry.config {
+            resources.append(
+                ResourceStep(
+                    "\(group)/config",
+                    .file(
+                        path: entry.configPath, content: try template(config, values), mode: "0640",
+                        group: entry.user ?? "root")))
+        }
+        resources.append(
+            ResourceStep(
+                "\(group)/unit",
+                .file(path: "/etc/systemd/system/\(entry.unitName)", content: try template(entry.unit, values))))
+        for command in entry.setup {
+            let run = try expand(command.run, entry, values)
+            resources.append(
+                ResourceStep(
+                    "\(group)/\(command.id)",
+                    .command(run: Self.asUser(entry, run), unless: try expand(command.unless, entry, values))))
         }
         resources += [
             ResourceStep(
@@ -146,45 +224,57 @@ public struct ServiceDelivery: Sendable {
                 .command(run: "systemctl daemon-reload", unless: "! nimbus_changed '\(group)/unit'")),
             ResourceStep(
                 "\(group)/service",
-                .service(name: unit, enabled: true, running: true, restartOn: ["\(group)/config", "\(group)/unit"])),
+                .service(
+                    name: entry.unitName, enabled: true, running: true,
+                    restartOn: ["\(group)/config", "\(group)/unit"])),
         ]
         return PreparedStep(resources: resources)
     }
 
-    func health(_ service: String) -> PreparedStep {
-        let port = Self.ports[service] ?? 0
+    /// `nimbus-server health`, which reads the manifest on the host and checks the way it
+    /// says (`/healthz` at the service's address, or its unit).
+    func health(_ entry: ServiceEntry, on host: String) -> PreparedStep {
+        let describe =
+            switch entry.health {
+            case .http: "GET /healthz answers on \(bindAddress(on: host)):\(entry.port ?? 0)"
+            case .unit: "\(entry.unitName) is active"
+            case .heartbeat: "\(entry.unitName) is active and its API has its heartbeat"
+            }
         return PreparedStep(resources: [
             ResourceStep(
-                "health.\(service)/healthz",
+                "health.\(entry.name)/check",
                 .check(
-                    run: "\(Self.binaryPath) probe --url http://127.0.0.1:\(port)/healthz --wait 30",
-                    describe: "GET /healthz answers on port \(port)"))
+                    run: "\(ServiceEntry.Binary.server.path) health \(entry.name) --wait 30",
+                    describe: describe))
         ])
     }
 
     // MARK: Register
 
-    /// The catalog of §2.4 of the client reference, for the services this cloud installs.
+    /// The catalog of §2.4 of the client reference, for the services this cloud runs.
     func catalog() -> [(type: String, name: String, description: String, url: String)] {
-        let c = controller
-        let storage = answers.storageHost.description
-        var entries: [(String, String, String, String)] = [
-            ("identity", "keystone", "Identity", "http://\(c):5000/v3")
-        ]
-        if installed.contains("compute") { entries.append(("compute", "nova", "Compute", "http://\(c):8774/v2.1")) }
-        if installed.contains("image") { entries.append(("image", "glance", "Image", "http://\(c):9292")) }
-        if installed.contains("network") { entries.append(("network", "neutron", "Networking", "http://\(c):9696")) }
-        if installed.contains("block-storage") {
-            entries.append(("block-storage", "cinder", "Block storage", "http://\(c):8776/v3/$(project_id)s"))
-            entries.append(("volumev3", "cinderv3", "Block storage v3", "http://\(c):8776/v3/$(project_id)s"))
+        manifest.services.filter { installs($0.name) }.flatMap { entry in
+            entry.catalog.map { item in
+                let url =
+                    (try? Template.render(
+                        item.url, name: "services.yaml (\(entry.name))",
+                        values: ["host": serviceHost(entry), "port": String(entry.port ?? 0)])) ?? ""
+                return (item.type, item.name, item.description, url)
+            }
         }
-        if installed.contains("object") {
-            entries.append(("object-store", "swift", "Object storage", "http://\(storage):8080/v1/AUTH_$(project_id)s"))
-        }
-        return entries
     }
 
-    /// The bootstrap file (JSON, 0600: it holds passwords).
+    /// The identity users of the installed services that have one, with their passwords.
+    func serviceUsers() -> [(name: String, password: String)] {
+        manifest.services.filter { installs($0.name) && !$0.planned }.compactMap { entry in
+            guard let user = entry.serviceUser, let key = KeyCatalogue.definition(named: user.password) else {
+                return nil
+            }
+            return (user.name, answers.password(key))
+        }
+    }
+
+    /// The bootstrap file (JSON, 0640 to the identity service's group: it holds passwords).
     func bootstrapJSON() -> String {
         func quote(_ text: String) -> String {
             let data =
@@ -199,13 +289,11 @@ public struct ServiceDelivery: Sendable {
             return
                 "{\"type\": \(quote(entry.type)), \"name\": \(quote(entry.name)), \"description\": \(quote(entry.description)), \"urls\": {\(urls)}}"
         }
-        let serviceUsers =
-            installed.contains("image")
-            ? "{\"glance\": \(quote(answers.password(.glanceServicePassword)))}" : "{}"
+        let users = serviceUsers().map { "\(quote($0.name)): \(quote($0.password))" }.joined(separator: ", ")
         return """
             {"admin_user": \(quote(adminUser)), "admin_password": \(quote(answers.password(.keystoneAdminPassword))),
              "region": \(quote(answers.text(.keystoneRegion))), "demo_password": \(demo),
-             "service_users": \(serviceUsers),
+             "service_users": {\(users)},
              "catalog": [\(entries.joined(separator: ",\n  "))]}
 
             """
@@ -223,7 +311,7 @@ public struct ServiceDelivery: Sendable {
             export OS_USERNAME=\(quote(adminUser))
             export OS_PASSWORD=\(quote(answers.password(.keystoneAdminPassword)))
             export OS_REGION_NAME=\(quote(answers.text(.keystoneRegion)))
-            export OS_AUTH_URL=http://\(controller):5000/v3
+            export OS_AUTH_URL=\(identityURL)
             export PS1='[\\u@\\h \\W(keystone_admin)]\\$ '
 
             export OS_PROJECT_NAME=admin
@@ -234,15 +322,19 @@ public struct ServiceDelivery: Sendable {
             """
     }
 
-    func register() throws(Failure) -> PreparedStep {
-        let spec = "/etc/nimbus/identity-bootstrap.json"
-        let command = "\(Self.binaryPath) identity bootstrap --config /etc/nimbus/identity.conf --spec \(spec)"
+    func register(_ identity: ServiceEntry) throws(Failure) -> PreparedStep {
+        let group = "register.\(identity.name)"
+        let spec = "/etc/nimbus/\(identity.name)-bootstrap.json"
+        let command = Self.asUser(
+            identity,
+            "\(identity.binary.path) \(identity.name) bootstrap --config \(identity.configPath) --spec \(spec)")
         return PreparedStep(resources: [
-            ResourceStep("register.identity/spec", .file(path: spec, content: bootstrapJSON(), mode: "0600")),
-            ResourceStep("register.identity/bootstrap", .command(run: command, unless: command + " --check")),
             ResourceStep(
-                "register.identity/keystonerc",
-                .file(path: "/root/keystonerc_admin", content: keystonerc(), mode: "0600")),
+                "\(group)/spec",
+                .file(path: spec, content: bootstrapJSON(), mode: "0640", group: identity.user ?? "root")),
+            ResourceStep("\(group)/bootstrap", .command(run: command, unless: command + " --check")),
+            ResourceStep(
+                "\(group)/keystonerc", .file(path: "/root/keystonerc_admin", content: keystonerc(), mode: "0600")),
         ])
     }
 }

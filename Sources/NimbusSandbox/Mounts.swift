@@ -1,5 +1,6 @@
 import Foundation
 import NimbusModel
+import NimbusSystem
 
 /// Reads `/proc/self/mountinfo`.
 enum Mounts {

@@ -1,5 +1,6 @@
 import Foundation
 import NimbusModel
+import NimbusSystem
 
 /// What the machine needs before a sandbox can start, checked up front so a missing piece
 /// is named, with the Debian package that brings it, before anything is changed.

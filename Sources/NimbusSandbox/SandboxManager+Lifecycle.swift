@@ -1,5 +1,6 @@
 import Foundation
 import NimbusModel
+import NimbusSystem
 
 /// A node's state as the host sees it.
 public struct NodeStatus: Sendable, Codable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import NimbusConfig
+import NimbusSystem
 import Synchronization
 
 /// Brings sandboxes up and down. Every operation is idempotent and starts by finding what

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NimbusModel
+import NimbusSystem
 
 /// `nimbus-server probe`: the deploy's health check on a host, with no curl needed there.
 struct ProbeCommand: ParsableCommand {

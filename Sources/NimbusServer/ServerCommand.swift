@@ -6,7 +6,9 @@ public struct ServerCommand: AsyncParsableCommand {
         commandName: "nimbus-server",
         abstract: "Nimbus's bundled OpenStack-compatible services, one subcommand each.",
         version: "nimbus-server 0.5",
-        subcommands: [IdentityCommand.self, ImageCommand.self, ObjectCommand.self, ProbeCommand.self]
+        subcommands: [
+            IdentityCommand.self, ImageCommand.self, ObjectCommand.self, HealthCommand.self, ProbeCommand.self,
+        ]
     )
 
     public init() {}

@@ -1,5 +1,6 @@
 import Foundation
 import NimbusModel
+import NimbusSystem
 
 #if canImport(Glibc)
     import CGlibcMalloc

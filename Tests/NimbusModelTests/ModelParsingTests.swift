@@ -1,4 +1,5 @@
 import NimbusModel
+import NimbusSystem
 import Testing
 
 @Suite("Strong types parse strictly")

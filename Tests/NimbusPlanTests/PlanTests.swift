@@ -140,9 +140,9 @@ struct RoleCatalogTests {
     func directory(with files: [String: String]) throws -> String {
         let path = NSTemporaryDirectory() + "roles-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        for role in NodeRole.allCases {
-            let source = repositoryRoot.appendingPathComponent("roles/\(role.rawValue).yaml")
-            try FileManager.default.copyItem(atPath: source.path, toPath: "\(path)/\(role.rawValue).yaml")
+        for name in NodeRole.allCases.map({ "\($0.rawValue).yaml" }) + ["services.yaml"] {
+            let source = repositoryRoot.appendingPathComponent("roles/\(name)")
+            try FileManager.default.copyItem(atPath: source.path, toPath: "\(path)/\(name)")
         }
         for (name, text) in files {
             if text.isEmpty {
@@ -157,7 +157,9 @@ struct RoleCatalogTests {
     @Test("The repository's role files load")
     func repositoryRolesLoad() throws {
         let catalog = try repositoryRoles()
-        #expect(catalog[.controller]?.services.first?.name == "identity")
+        #expect(catalog[.controller]?.services.first == "identity")
+        #expect(catalog.manifest.catalogService?.name == "identity")
+        #expect(catalog.manifest.service(forCatalogType: "volumev3")?.name == "block-storage")
         #expect(catalog[.network]?.preparation.contains(.bridges) == true)
     }
 
@@ -174,8 +176,7 @@ struct RoleCatalogTests {
         arguments: [
             "role: storage\nsummary: x\npreparation: [facts, teleport]\nservices: []\n",
             "role: compute\nsummary: x\npreparation: []\nservices: []\n",
-            "role: storage\nsummary: x\npreparation: []\nservices:\n  - name: a\n    summary: b\n    when: CONFIG_NOPE\n",
-            "role: storage\nsummary: x\npreparation: []\nservices:\n  - name: a\n    summary: b\n    requires: [ghost]\n",
+            "role: storage\nsummary: x\npreparation: []\nservices: [ghost]\n",
             "role: [\n",
         ])
     func broken(text: String) throws {
@@ -185,6 +186,32 @@ struct RoleCatalogTests {
             Issue.record("loaded a broken role file")
         } catch {
             #expect(error.description.hasPrefix("\(path)/storage.yaml: "))
+        }
+    }
+
+    static let manifestHead =
+        "services:\n  - name: identity\n    summary: i\n    port: 5000\n    registers_catalog: true\n"
+
+    @Test(
+        "A broken service manifest is refused with what is wrong",
+        arguments: [
+            ("  - name: a\n    summary: b\n    when: CONFIG_NOPE\n", "names no y/n answer-file key"),
+            ("  - name: a\n    summary: b\n    requires: [ghost]\n", "requires ghost"),
+            ("  - name: a\n    summary: b\n    health: http\n", "health http needs a port"),
+            ("  - name: a\n    summary: b\n    capabilities: [NET_ADMIN]\n", "not a capability name"),
+            ("  - name: a\n    summary: b\n    user: root\n", "unprivileged system user"),
+            ("  - name: identity\n    summary: again\n", "listed twice"),
+            ("  - name: a\n    summary: b\n    registers_catalog: true\n", "exactly one service"),
+            ("  - name: a\n    summary: b\n    values: {x: {key: CONFIG_NOPE}}\n", "no answer-file key"),
+        ])
+    func brokenManifest(entry: String, message: String) throws {
+        let path = try directory(with: ["services.yaml": Self.manifestHead + entry])
+        do {
+            _ = try RoleCatalog.load(directory: path)
+            Issue.record("loaded a broken manifest")
+        } catch {
+            #expect(error.description.hasPrefix("\(path)/services.yaml: "))
+            #expect(error.description.contains(message), "\(error.description)")
         }
     }
 }

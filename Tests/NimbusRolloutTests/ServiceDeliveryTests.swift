@@ -1,25 +1,28 @@
 import Foundation
 import NimbusConfig
+import NimbusManifest
 import NimbusPlan
 import Testing
 
 @testable import NimbusRollout
 
-@Suite("Service delivery (nimbus-server, identity)")
+@Suite("Service delivery (binaries, manifest, identity, image, object)")
 struct ServiceDeliveryTests {
     let base = try? RolloutTests()
 
     func delivery() throws -> (ServiceDelivery, Plan) {
         let base = try #require(base)
-        let templates = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("templates")
+        let root = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
+        let templates = root.appendingPathComponent("templates")
         var texts: [String: String] = [:]
-        for name in ["identity.conf", "image.conf", "object.conf", "nimbus-service.service"] {
+        for name in ["identity.conf", "image.conf", "object.conf", "nimbus-api.service", "nimbus-agent.service"] {
             texts[name] = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
         }
+        let manifest = try ServiceManifest.load(path: root.appendingPathComponent("roles/services.yaml").path)
         let delivery = ServiceDelivery(
-            binary: Data("binary".utf8), binarySHA256: "ab12", templates: texts, answers: base.answers,
-            installed: Set(base.plan.hosts.flatMap(\.services)))
+            binaries: [.server: .init(data: Data("binary".utf8), sha256: "ab12")], templates: texts,
+            manifest: manifest, manifestText: manifest.source, answers: base.answers,
+            placement: ServiceDelivery.placement(of: base.plan))
         return (delivery, base.plan)
     }
 
@@ -30,28 +33,39 @@ struct ServiceDeliveryTests {
         for step in plan.hosts.flatMap(\.steps) where step.kind != .prepare {
             switch try delivery.work(for: step) {
             case .resources(let prepared): text += "== \(step.name)\n" + describe(prepared.resources)
-            case .uploadBinary: text += "== \(step.name): upload\n"
+            case .uploadBinary(let binary, _): text += "== \(step.name): upload \(binary.rawValue)\n"
             case .notYet(let reason): text += "== \(step.name): skipped (\(reason))\n"
             }
         }
-        #expect(text.contains("== install.nimbus-server: upload"))
-        #expect(text.contains("[install.identity/config] file /etc/nimbus/identity.conf 0640 root:root"))
-        #expect(text.contains("bind = 0.0.0.0:5000"))
+        #expect(text.contains("== install.nimbus-server: upload nimbus-server"))
+        // No agent is carried out yet, so no host gets nimbus-agent.
+        #expect(!text.contains("install.nimbus-agent"))
+        #expect(text.contains("[install.identity/config] file /etc/nimbus/identity.conf 0640 root:nimbus-identity"))
+        #expect(text.contains("[install.identity/user] run: useradd --system --user-group"))
+        #expect(text.contains("[install.identity/manifest] file /etc/nimbus/services.yaml 0644 root:root"))
+        #expect(text.contains("runuser -u nimbus-identity -- /usr/local/bin/nimbus-server identity rotate-keys"))
+        #expect(text.contains("User=nimbus-identity\nGroup=nimbus-identity\n"))
+        #expect(text.contains("CapabilityBoundingSet=\n"))
+        // The API listens on its host's management address, not every address.
+        #expect(text.contains("bind = 10.0.0.1:5000"))
         #expect(text.contains("public_url = http://10.0.0.1:5000/v3"))
         #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server identity --config /etc/nimbus/identity.conf"))
-        #expect(text.contains("# Written by nimbus deploy. nimbus-server sha256 ab12"))
+        #expect(text.contains("# Written by nimbus deploy. /usr/local/bin/nimbus-server sha256 ab12"))
         #expect(
             text.contains(
                 "[install.identity/service] service nimbus-identity.service enabled=true running=true restart-on=install.identity/config,install.identity/unit"
             ))
-        #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:5000/healthz"))
-        #expect(text.contains("[register.identity/spec] file /etc/nimbus/identity-bootstrap.json 0600"))
+        #expect(text.contains("check: /usr/local/bin/nimbus-server health identity --wait 30"))
+        #expect(
+            text.contains("[register.identity/spec] file /etc/nimbus/identity-bootstrap.json 0640 root:nimbus-identity")
+        )
+        #expect(text.contains("runuser -u nimbus-identity -- /usr/local/bin/nimbus-server identity bootstrap"))
         #expect(text.contains("\"admin_password\": \"secret-password\""))
         #expect(text.contains("http://10.0.0.1:8776/v3/$(project_id)s"))
         #expect(text.contains("http://10.0.0.4:8080/v1/AUTH_$(project_id)s"))
         #expect(text.contains("[register.identity/keystonerc] file /root/keystonerc_admin 0600"))
         #expect(text.contains("export OS_AUTH_URL=http://10.0.0.1:5000/v3"))
-        #expect(text.contains("[install.image/config] file /etc/nimbus/image.conf 0640 root:root"))
+        #expect(text.contains("[install.image/config] file /etc/nimbus/image.conf 0640 root:nimbus-image"))
         #expect(text.contains("identity_url = http://10.0.0.1:5000/v3"))
         #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server image --config /etc/nimbus/image.conf"))
         #expect(!text.contains("install.image/keys"))
@@ -60,12 +74,13 @@ struct ServiceDeliveryTests {
         #expect(text.contains("user = glance\npassword = \(delivery.answers.password(.glanceServicePassword))\n"))
         #expect(
             text.contains("\"service_users\": {\"glance\": \"\(delivery.answers.password(.glanceServicePassword))\"}"))
-        #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:9292/healthz"))
+        #expect(text.contains("check: /usr/local/bin/nimbus-server health image --wait 30"))
         #expect(text.contains("== install.compute: skipped"))
         // Object storage goes to the storage host of the four-node layout.
-        #expect(text.contains("[install.object/config] file /etc/nimbus/object.conf 0640 root:root"))
+        #expect(text.contains("[install.object/config] file /etc/nimbus/object.conf 0640 root:nimbus-object"))
+        #expect(text.contains("bind = 10.0.0.4:8080"))
         #expect(text.contains("ExecStart=/usr/local/bin/nimbus-server object --config /etc/nimbus/object.conf"))
-        #expect(text.contains("check: /usr/local/bin/nimbus-server probe --url http://127.0.0.1:8080/healthz"))
+        #expect(text.contains("check: /usr/local/bin/nimbus-server health object --wait 30"))
     }
 
     @Test("CONFIG_GLANCE_BACKEND=swift reaches image.conf; without object storage the image service has no swift user")
@@ -75,24 +90,45 @@ struct ServiceDeliveryTests {
         let loaded = AnswerFileLoader.load(
             bytes: Array((RolloutTests.answerText + "\nCONFIG_GLANCE_BACKEND=swift\n").utf8))
         swift.answers = try #require(loaded.file, "\(loaded.diagnostics)")
-        let config = try swift.template("image.conf", swift.values(for: "image"))
+        let image = try #require(delivery.manifest["image"])
+        let config = try swift.template("image.conf", swift.values(for: image, on: "10.0.0.1"))
         #expect(config.contains("[store]\n") && config.contains("backend = swift\n"))
         #expect(config.contains("user = glance\n"))
         var noObject = delivery
-        noObject.installed.remove("object")
-        let plain = try noObject.template("image.conf", noObject.values(for: "image"))
+        noObject.placement["object"] = nil
+        let plain = try noObject.template("image.conf", noObject.values(for: image, on: "10.0.0.1"))
         #expect(plain.contains("backend = file\n") && plain.contains("user = \n"))
         #expect(noObject.bootstrapJSON().contains("\"service_users\": {\"glance\""))
-        noObject.installed.remove("image")
+        noObject.placement["image"] = nil
         #expect(noObject.bootstrapJSON().contains("\"service_users\": {}"))
     }
 
-    @Test("A template naming a value nobody gives is an error, not an empty string")
+    @Test("A template naming a value nobody gives is an error, not an empty string; nothing is HTML-escaped")
     func unknownPlaceholder() throws {
-        #expect(throws: ServiceDelivery.Failure.self) {
-            _ = try ServiceDelivery.render("a {{nothing}} b", name: "x.conf", values: [:])
+        #expect(throws: Template.Failure("templates/x.conf: no value for {{nothing}}")) {
+            _ = try Template.render("a {{nothing}} b", name: "x.conf", values: [:])
         }
-        #expect(try ServiceDelivery.render("{{ a }}-{{b}}", name: "x", values: ["a": "1", "b": "2"]) == "1-2")
+        #expect(throws: Template.Failure.self) {
+            _ = try Template.render("{{#flag}}{{typo}}{{/flag}}", name: "x.conf", values: ["flag": true])
+        }
+        #expect(try Template.render("{{ a }}-{{b}}", name: "x", values: ["a": "1", "b": "<&'\">"]) == "1-<&'\">")
+        #expect(
+            try Template.render(
+                "{{#installed.object}}yes{{/installed.object}}{{^installed.compute}}no{{/installed.compute}}",
+                name: "x", values: ["installed": ["object": true]]) == "yesno")
+    }
+
+    @Test("With CONFIG_NIMBUS_SERVICE_LISTEN=all the APIs listen on every address")
+    func listenAll() throws {
+        let (delivery, _) = try delivery()
+        var all = delivery
+        let loaded = AnswerFileLoader.load(
+            bytes: Array((RolloutTests.answerText + "\nCONFIG_NIMBUS_SERVICE_LISTEN=all\n").utf8))
+        all.answers = try #require(loaded.file, "\(loaded.diagnostics)")
+        let identity = try #require(delivery.manifest["identity"])
+        #expect(
+            try all.template("identity.conf", all.values(for: identity, on: "10.0.0.1")).contains("bind = 0.0.0.0:5000")
+        )
     }
 
     @Test("With a delivery, the rollout uploads the binary once per host and runs the identity, image and object steps")

@@ -48,7 +48,7 @@ struct SandboxUpCommand: ParsableCommand {
         let spec = SandboxSpec(
             name: sandbox.name, nodeCount: nodes, layout: layout, managementNetwork: management,
             providerNetwork: provider)
-        let packages = try data.roles().roles.values.flatMap { $0.services.flatMap { $0.packages?["debian"] ?? [] } }
+        let packages = try data.roles().manifest.services.flatMap { $0.packages["debian"] ?? [] }
         let options = SandboxManager.UpOptions(
             answerFile: answerFile, repositoryPackages: Array(Set(packages)).sorted(), raiseLimits: raiseLimits)
         let report: SandboxManager.UpReport
