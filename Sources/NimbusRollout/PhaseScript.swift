@@ -50,6 +50,9 @@ public struct PhaseScript: Sendable {
             nimbus_mark() { printf '\(Self.markPrefix) %s %s\n' "$1" "$(date +%s%3N)"; }
 
             """
+        if let first = steps.first, steps.contains(where: \.writesTemporaryFiles) {
+            out += Self.privateDirectory(failing: first.id)
+        }
         var group: Substring?
         for (index, step) in steps.enumerated() {
             let stepGroup = Self.group(of: step.id)
@@ -67,54 +70,61 @@ public struct PhaseScript: Sendable {
         let id = Self.quote(step.id)
         switch step.resource {
         case .file(let path, let content, let mode, let owner, let group):
-            let want = "/tmp/.nimbus-want-\(index)-$$"
             return """
-                base64 -d > \(want) <<'NIMBUS_DATA'
+                p=\(Self.quote(path)); w="$NIMBUS_TMP/want-\(index)"
+                if ! (umask 077 && base64 -d > "$w") <<'NIMBUS_DATA'
                 \(Self.base64(content))
                 NIMBUS_DATA
-                p=\(Self.quote(path))
-                if [ -f "$p" ] && cmp -s \(want) "$p" && [ "$(stat -c '%a %U %G' "$p")" = "\(Self.trimMode(mode)) \(owner) \(group)" ]; then
+                then
+                  nimbus_result \(id) failed "cannot decode the new contents of $p into $NIMBUS_TMP (base64 -d failed: is the disk full?); $p is untouched"
+                fi
+                if [ -f "$p" ] && cmp -s "$w" "$p" && [ "$(stat -c '%a %U %G' "$p")" = "\(Self.trimMode(mode)) \(owner) \(group)" ]; then
                   nimbus_result \(id) unchanged "$p"
                 elif [ "$CHECK" = 1 ]; then
                   nimbus_result \(id) changed "would write $p"
                 else
                   mkdir -p "$(dirname "$p")" &&
-                    install -m \(mode) -o \(owner) -g \(group) \(want) "$p.nimbus-new" && mv -f "$p.nimbus-new" "$p" &&
-                    nimbus_result \(id) changed "wrote $p" || nimbus_result \(id) failed "cannot write $p"
+                    install -m \(mode) -o \(owner) -g \(group) "$w" "$p.nimbus-new" && mv -f "$p.nimbus-new" "$p" &&
+                    nimbus_result \(id) changed "wrote $p" || { rm -f "$p.nimbus-new"; nimbus_result \(id) failed "cannot write $p"; }
                 fi
-                rm -f \(want)
+                rm -f "$w"
 
                 """
         case .block(let path, let marker, let content):
             let begin = "# BEGIN NIMBUS \(marker)"
             let end = "# END NIMBUS \(marker)"
             let block = "\(begin)\n\(content.hasSuffix("\n") ? content : content + "\n")\(end)\n"
-            let want = "/tmp/.nimbus-block-\(index)-$$"
             return """
-                base64 -d > \(want).b <<'NIMBUS_DATA'
+                p=\(Self.quote(path)); w="$NIMBUS_TMP/block-\(index)"
+                if ! (umask 077 && base64 -d > "$w.b") <<'NIMBUS_DATA'
                 \(Self.base64(block))
                 NIMBUS_DATA
-                p=\(Self.quote(path))
-                touch "$p.nimbus-probe" 2>/dev/null && rm -f "$p.nimbus-probe"
-                if [ -f "$p" ]; then
-                  awk -v b=\(Self.quote(begin)) -v e=\(Self.quote(end)) -v f=\(want).b '
-                    $0 == b { skip = 1; if (!done) { while ((getline l < f) > 0) print l; done = 1 } ; next }
-                    $0 == e { skip = 0; next }
-                    !skip { print }
-                    END { if (!done) while ((getline l < f) > 0) print l }' "$p" > \(want)
-                else
-                  cp \(want).b \(want)
+                then
+                  nimbus_result \(id) failed "cannot decode the \(marker) block for $p into $NIMBUS_TMP (base64 -d failed: is the disk full?); $p is untouched"
                 fi
-                if [ -f "$p" ] && cmp -s \(want) "$p"; then
+                touch "$p.nimbus-probe" 2>/dev/null && rm -f "$p.nimbus-probe"
+                (
+                  umask 077
+                  if [ -f "$p" ]; then
+                    awk -v b=\(Self.quote(begin)) -v e=\(Self.quote(end)) -v f="$w.b" '
+                      $0 == b { skip = 1; if (!done) { while ((getline l < f) > 0) print l; done = 1 } ; next }
+                      $0 == e { skip = 0; next }
+                      !skip { print }
+                      END { if (!done) while ((getline l < f) > 0) print l }' "$p" > "$w"
+                  else
+                    cp "$w.b" "$w"
+                  fi
+                ) || nimbus_result \(id) failed "cannot merge the \(marker) block into a copy of $p in $NIMBUS_TMP (is the disk full?); $p is untouched"
+                if [ -f "$p" ] && cmp -s "$w" "$p"; then
                   nimbus_result \(id) unchanged "$p"
                 elif [ "$CHECK" = 1 ]; then
                   nimbus_result \(id) changed "would update the \(marker) block in $p"
                 else
-                  { [ -f "$p" ] && cat \(want) > "$p.nimbus-new" && chmod --reference="$p" "$p.nimbus-new" && chown --reference="$p" "$p.nimbus-new" || install -m 0644 \(want) "$p.nimbus-new"; } &&
+                  { [ -f "$p" ] && (umask 077 && cat "$w" > "$p.nimbus-new") && chmod --reference="$p" "$p.nimbus-new" && chown --reference="$p" "$p.nimbus-new" || install -m 0644 "$w" "$p.nimbus-new"; } &&
                     mv -f "$p.nimbus-new" "$p" && nimbus_result \(id) changed "updated the \(marker) block in $p" ||
-                    nimbus_result \(id) failed "cannot write $p"
+                    { rm -f "$p.nimbus-new"; nimbus_result \(id) failed "cannot write $p"; }
                 fi
-                rm -f \(want) \(want).b
+                rm -f "$w" "$w.b"
 
                 """
         case .packages(let names):
@@ -202,6 +212,23 @@ public struct PhaseScript: Sendable {
         }
     }
 
+    /// The private directory (`mktemp -d`, 0700) file contents are decoded into, removed
+    /// when the script exits. Only the temporary files are made under `umask 077`: the
+    /// script's own `umask 022` still applies to the directories, packages and commands.
+    /// Without it the phase fails at its first resource.
+    static func privateDirectory(failing id: String) -> String {
+        """
+        if ! NIMBUS_TMP=$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/nimbus.XXXXXXXX"); then
+          nimbus_result \(quote(id)) failed "cannot make a private temporary directory in ${TMPDIR:-/tmp} (mktemp -d failed: is the disk full?)"
+        fi
+        trap 'rm -rf "$NIMBUS_TMP"' EXIT
+        trap 'exit 129' HUP
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
+
+        """
+    }
+
     /// Parses the script's output into results, in order.
     public static func results(from output: String) -> [ResourceResult] {
         output.split(separator: "\n").compactMap { line in
@@ -233,5 +260,15 @@ public struct PhaseScript: Sendable {
     static func trimMode(_ mode: String) -> String {
         let trimmed = mode.drop { $0 == "0" }
         return trimmed.isEmpty ? "0" : String(trimmed)
+    }
+}
+
+extension ResourceStep {
+    /// Files and blocks decode their contents into the script's private directory.
+    fileprivate var writesTemporaryFiles: Bool {
+        switch resource {
+        case .file, .block: true
+        default: false
+        }
     }
 }

@@ -13,11 +13,14 @@ struct PhaseScriptTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    func run(_ steps: [ResourceStep], check: Bool = false) throws -> (Int32, [ResourceResult]) {
+    func run(_ steps: [ResourceStep], check: Bool = false, environment: [String: String] = [:]) throws -> (
+        Int32, [ResourceResult]
+    ) {
         let script = PhaseScript(steps: steps, packageManager: .apt, checkOnly: check).render()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
