@@ -65,14 +65,24 @@ extension ObjectAPI {
         var etag: String
     }
 
+    /// The content of `object` for `access`; a large object's is refused (401 or 403, before any
+    /// byte is sent) unless the caller may read every container its segments are in.
     func content(of object: ObjectRecord, account: String, access: Access) throws -> Content {
         if let manifest = object.meta["X-Object-Manifest"] {
             return try dynamicContent(manifest, account: account, access: access)
         }
         if let slo = object.slo {
             var pieces: [DataFile.Piece] = []
+            // Each segment's container must be readable by this caller, as Swift checks every
+            // segment request: a manifest in a public container exposes nothing private.
+            var readable: [String: Bool] = [:]
             for segment in try Segment.list(slo) {
                 let target = try Segment.target(segment.name, account: account)
+                let container = target.container ?? ""
+                if readable[container] == nil {
+                    readable[container] = mayRead(access, try containerRecord(target))
+                }
+                guard readable[container] == true else { throw access.refusal }
                 guard let stored = try liveObject(target), stored.etag == segment.hash else {
                     throw SwiftFault(.conflict, "The segment \(segment.name) changed or is missing.")
                 }
@@ -87,7 +97,8 @@ extension ObjectAPI {
         return Content(pieces: pieces ?? [], size: object.size, etag: object.etag)
     }
 
-    /// A dynamic large object: every object of `container/prefix`, in name order.
+    /// A dynamic large object: every object of `container/prefix`, in name order, if the
+    /// caller may read that container.
     func dynamicContent(_ manifest: String, account: String, access: Access) throws -> Content {
         let parts = manifest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let container = String(parts[0]).removingPercentEncoding ?? String(parts[0])

@@ -476,6 +476,52 @@ struct ObjectAPITests {
         #expect(try await cloud.send(.get, "\(account)/c/flat", token: token).text == "aaaaccbb")
     }
 
+    @Test("A large object in a public container serves no segment of a private one: 401 anonymous, 403 another project")
+    func largeObjectSegmentsNeedReadAccess() async throws {
+        let cloud = try ObjectCloud()
+        let (demo, account) = try await cloud.demo()
+        let (admin, adminAccount) = try await cloud.admin()
+        _ = try await cloud.send(.put, "\(adminAccount)/mine", token: admin)
+        _ = try await cloud.send(.put, "\(account)/priv", token: demo)
+        _ = try await cloud.put("\(account)/priv/secret/0", "secret", token: demo)
+        _ = try await cloud.send(.put, "\(account)/pub", token: demo, headers: ["X-Container-Read": ".r:*"])
+        _ = try await cloud.put("\(account)/pub/open/0", "open", token: demo)
+        let hidden: JSON = [["path": "/priv/secret/0"]]
+        let slo = try await cloud.send(
+            .put, "\(account)/pub/slo?multipart-manifest=put", token: demo, body: hidden.bytes)
+        #expect(slo.status == .created, "\(slo.text)")
+        let visible: JSON = [["path": "/pub/open/0"]]
+        _ = try await cloud.send(
+            .put, "\(account)/pub/open-slo?multipart-manifest=put", token: demo, body: visible.bytes)
+        _ = try await cloud.send(
+            .put, "\(account)/pub/dlo", token: demo, headers: ["X-Object-Manifest": "priv/secret/"])
+        for name in ["slo", "dlo"] {
+            for method: HTTPRequest.Method in [.get, .head] {
+                let anonymous = try await cloud.send(method, "\(account)/pub/\(name)", token: nil)
+                #expect(anonymous.status == .unauthorized, "\(method) \(name)")
+                #expect(!anonymous.text.contains("secret"))
+                let other = try await cloud.send(method, "\(account)/pub/\(name)", token: admin)
+                #expect(other.status == .forbidden, "\(method) \(name)")
+                #expect(!other.text.contains("secret"))
+            }
+            // Nor does a copy read what a GET may not.
+            let copy = try await cloud.send(
+                .put, "\(adminAccount)/mine/\(name)", token: admin,
+                headers: ["X-Copy-From": "pub/\(name)", "X-Copy-From-Account": String(account.dropFirst(4))])
+            #expect(copy.status == .forbidden, "copy \(name)")
+            #expect(try await cloud.send(.get, "\(account)/pub/\(name)", token: demo).text == "secret")
+        }
+        #expect(try await cloud.send(.get, "\(account)/pub/open-slo", token: nil).text == "open")
+        // The manifest itself is the public container's to show.
+        #expect(try await cloud.send(.get, "\(account)/pub/slo?multipart-manifest=get", token: nil).status == .ok)
+        // A read ACL on the segments' container lets that project through.
+        let adminProject = try await cloud.identity.projectID("admin")
+        _ = try await cloud.send(
+            .post, "\(account)/priv", token: demo, headers: ["X-Container-Read": "\(adminProject):*"])
+        #expect(try await cloud.send(.get, "\(account)/pub/slo", token: admin).text == "secret")
+        #expect(try await cloud.send(.get, "\(account)/pub/slo", token: nil).status == .unauthorized)
+    }
+
     @Test("A 64 MiB upload is streamed to disk in pieces and read back with the same md5")
     func streaming() async throws {
         let cloud = try ObjectCloud()
