@@ -24,8 +24,9 @@ extension SSH {
         public let user: String
         private let handle: Mutex<Handle>
 
-        /// Connects (`connect(2)` with `timeout`), handshakes (`libssh2_session_handshake`)
-        /// and checks the host key against `policy` (`libssh2_knownhost_checkp`).
+        /// Connects (`connect(2)` with `timeout`), handshakes (`libssh2_session_handshake`,
+        /// asking first for the host key types known_hosts records for the host) and checks the
+        /// host key against `policy` (`libssh2_knownhost_checkp`).
         public init(host: String, port: Int = 22, user: String = "root", policy: HostKeyPolicy, timeout: Double = 10)
             throws(SSH.Error)
         {
@@ -42,6 +43,10 @@ extension SSH {
             raw.session = session
             libssh2_session_set_blocking(session, 1)
             libssh2_session_set_timeout(session, Int(timeout * 1000))
+            do { try KnownHosts.preferRecordedKeyTypes(raw, host: host, port: port, policy: policy) } catch {
+                raw.close()
+                throw error
+            }
             guard libssh2_session_handshake(session, raw.socket) == 0 else {
                 let reason = raw.lastError()
                 raw.close()
