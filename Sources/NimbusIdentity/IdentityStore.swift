@@ -96,9 +96,11 @@ public final class IdentityStore: Sendable {
         }
     }
 
-    /// Opens (creating and migrating) the database at `path`, or an in-memory one.
+    /// Opens (creating and migrating) the database at `path`, or an in-memory one; WAL with
+    /// `synchronous = FULL`: writes are few, and an acknowledged revocation, password change
+    /// or removed grant must survive a power loss.
     public init(path: String?) throws {
-        database = try ServiceDatabase.open(path: path, migrator: Self.migrator)
+        database = try ServiceDatabase.open(path: path, migrator: Self.migrator, synchronous: .full)
         let (snapshot, version) = try database.read { db in
             (try Self.load(db), try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0)
         }

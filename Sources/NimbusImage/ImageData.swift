@@ -27,7 +27,8 @@ public protocol ImageDataStore: Sendable {
 }
 
 /// Image data as files under a directory on the image service's host: one file per image,
-/// written to a temporary name, fsynced and renamed into place.
+/// written to a temporary name, fsynced and renamed into place, the directory fsynced before
+/// the image is committed active.
 public struct FileImageStore: ImageDataStore {
     public let kind = "file"
     let directory: String
@@ -47,10 +48,7 @@ public struct FileImageStore: ImageDataStore {
         do {
             let size = try await DataFile.receive(body, into: temporary, limit: limit, update: inspect)
             if let declaredSize, declaredSize != size { throw GlanceFault.sizeMismatch(size, declared: declaredSize) }
-            guard rename(temporary, path(id)) == 0 else {
-                throw GlanceFault(
-                    .internalServerError, "Storing the image failed: \(String(cString: strerror(errno))).")
-            }
+            try await DataFile.rename(temporary, to: path(id))
             return size
         } catch {
             unlink(temporary)

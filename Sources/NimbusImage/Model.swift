@@ -80,12 +80,13 @@ public struct ImageMember: Codable, Sendable, Equatable, FetchableRecord, Persis
     }
 }
 
-/// The image service's database: SQLite in WAL mode, migrated at open.
+/// The image service's database: SQLite in WAL mode, migrated at open, `synchronous = FULL`
+/// (a deleted image's data goes right after its commit, which must therefore be on disk first).
 public final class ImageStore: Sendable {
     let database: any DatabaseWriter
 
     public init(path: String?) throws {
-        database = try ServiceDatabase.open(path: path, migrator: Self.migrator)
+        database = try ServiceDatabase.open(path: path, migrator: Self.migrator, synchronous: .full)
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try database.read(body) }

@@ -89,13 +89,16 @@ struct ObjectRecord: Codable, FetchableRecord, PersistableRecord {
 }
 
 /// The object service's index: SQLite in WAL mode (readers never wait for the writer),
-/// migrated at open. Object data lives in files beside it; the index says which.
+/// migrated at open, `synchronous = FULL` (a replaced or deleted object's file is unlinked
+/// right after its commit, which must therefore be on disk first). Object data lives in
+/// files beside it; the index says which.
 public final class ObjectStore: Sendable {
     let database: any DatabaseWriter
 
     /// `path` nil: an in-memory index (tests).
     public init(path: String?) throws {
-        database = try ServiceDatabase.open(path: path, migrator: Self.migrator, concurrentReads: true)
+        database = try ServiceDatabase.open(
+            path: path, migrator: Self.migrator, synchronous: .full, concurrentReads: true)
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T { try database.read(body) }

@@ -190,8 +190,10 @@ extension ObjectAPI {
             base["X-Object-Manifest"] = nil
         } else if let originalFile = original.file {
             let linked = try newFile()
-            guard link(objectPath(originalFile), objectPath(linked)) == 0 else {
-                throw SwiftFault(.internalServerError, "Copying failed: \(String(cString: strerror(errno))).")
+            do {
+                try await DataFile.link(objectPath(originalFile), to: objectPath(linked))
+            } catch {
+                throw SwiftFault(.internalServerError, "Copying failed: \(error).")
             }
             file = linked
         }
@@ -258,6 +260,6 @@ extension ObjectAPI {
             unlink(temporary)
             throw error
         }
-        return (try place(temporary, size: size), etag)
+        return (try await place(temporary, size: size), etag)
     }
 }

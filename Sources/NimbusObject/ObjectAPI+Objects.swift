@@ -327,7 +327,7 @@ extension ObjectAPI {
                 .unprocessableContent,
                 "The request was well-formed but was unable to be followed due to semantic errors.")
         }
-        let file = try place(temporary, size: size)
+        let file = try await place(temporary, size: size)
         let record = ObjectRecord(
             account: target.account, container: target.container!, name: target.object!, file: file, size: size,
             etag: etag, contentType: contentType(request, name: target.object!), timestamp: clock(),
@@ -336,19 +336,22 @@ extension ObjectAPI {
         return created(record, etag: etag)
     }
 
-    /// Moves a finished temporary file to its place in the store; nil (and nothing kept) for
-    /// an empty object.
-    func place(_ temporary: String, size: Int64) throws -> String? {
+    /// Moves a finished temporary file to its place in the store, durably (its directory
+    /// fsynced, so the row committed next never names a lost file); nil (and nothing kept)
+    /// for an empty object.
+    func place(_ temporary: String, size: Int64) async throws -> String? {
         guard size > 0 else {
             unlink(temporary)
             return nil
         }
-        let file = try newFile()
-        guard rename(temporary, objectPath(file)) == 0 else {
+        do {
+            let file = try newFile()
+            try await DataFile.rename(temporary, to: objectPath(file))
+            return file
+        } catch {
             unlink(temporary)
-            throw SwiftFault(.internalServerError, "Storing the object failed: \(String(cString: strerror(errno))).")
+            throw SwiftFault(.internalServerError, "Storing the object failed: \(error).")
         }
-        return file
     }
 
     func created(_ record: ObjectRecord, etag: String) -> Response {

@@ -6,8 +6,8 @@ import NimbusServiceKit
 
 /// The object storage service (Swift v1): accounts `AUTH_<project id>`, containers and
 /// objects. The index is SQLite; each object's bytes are one immutable file under
-/// `dataDirectory`, written to `tmp/` first, fsynced and renamed into place, so an object is
-/// either all there or not there.
+/// `dataDirectory`, written to `tmp/` first, fsynced and renamed into place (the directory
+/// fsynced too) before its row is committed, so an object is either all there or not there.
 public struct ObjectAPI: Sendable {
     let store: ObjectStore
     let validator: TokenValidator
@@ -83,12 +83,14 @@ public struct ObjectAPI: Sendable {
     func objectPath(_ file: String) -> String { "\(dataDirectory)/objects/\(file.prefix(2))/\(file)" }
     func temporaryPath() -> String { "\(dataDirectory)/tmp/\(UUID().uuidString)" }
 
-    /// A new data file's name; its directory is made on first use.
+    /// A new data file's name; its directory is made on first use (and `objects/` fsynced,
+    /// so the new directory survives a power loss as the files renamed into it do).
     func newFile() throws -> String {
         let file = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let directory = "\(dataDirectory)/objects/\(file.prefix(2))"
         if Glibc.access(directory, F_OK) != 0 {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try DataFile.syncDirectory("\(dataDirectory)/objects")
         }
         return file
     }

@@ -6,7 +6,8 @@ import NIOPosix
 
 /// Bulk data on disk, as the image and object services keep it: a request body streamed into
 /// a new file (hashed on the way, never held in memory) and made durable before it is
-/// renamed into place, and files streamed back out in pieces.
+/// renamed into place, the rename made durable by an fsync of its directory, and files
+/// streamed back out in pieces.
 public enum DataFile {
     public enum Failure: Error, CustomStringConvertible {
         /// The body went past `limit` bytes.
@@ -78,6 +79,53 @@ public enum DataFile {
         let synced = try await NIOThreadPool.singleton.runIfActive { fsync(descriptor) == 0 }
         let closed = close(descriptor) == 0
         guard synced, closed else { throw Failure.io(errorText("storing data failed")) }
+    }
+
+    /// Renames the finished (fsynced) file `temporary` to `path`, then fsyncs `path`'s
+    /// directory: until the directory is synced, a power loss can undo the rename however
+    /// durable the file's own bytes are, so a database row committed after this call never
+    /// names a file that is not there. When the directory cannot be synced the file is
+    /// removed from `path` again. On the thread pool, as the other file system calls.
+    public static func rename(_ temporary: String, to path: String) async throws {
+        try await NIOThreadPool.singleton.runIfActive { () throws in
+            guard Glibc.rename(temporary, path) == 0 else { throw Failure.io(errorText("cannot rename to \(path)")) }
+            do {
+                try syncDirectory(of: path)
+            } catch {
+                unlink(path)
+                throw error
+            }
+        }
+    }
+
+    /// Hard-links `existing` as `path` (`link(2)`), then fsyncs `path`'s directory, as
+    /// `rename(_:to:)` does.
+    public static func link(_ existing: String, to path: String) async throws {
+        try await NIOThreadPool.singleton.runIfActive { () throws in
+            guard Glibc.link(existing, path) == 0 else { throw Failure.io(errorText("cannot link \(path)")) }
+            do {
+                try syncDirectory(of: path)
+            } catch {
+                unlink(path)
+                throw error
+            }
+        }
+    }
+
+    /// fsyncs the directory holding `path`, making the entries made in it (a rename, a link,
+    /// a new subdirectory) survive a power loss.
+    public static func syncDirectory(of path: String) throws(Failure) {
+        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let directory = slash.map { $0 == path.utf8.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        try syncDirectory(directory)
+    }
+
+    /// fsyncs the directory `path` (`open(O_DIRECTORY)`, `fsync(2)`).
+    public static func syncDirectory(_ path: String) throws(Failure) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Failure.io(errorText("cannot open the directory \(path)")) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw Failure.io(errorText("cannot sync the directory \(path)")) }
     }
 
     /// A part of a file to send: `length` bytes from `offset`. `descriptor`, when given, is an
