@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -116,6 +117,46 @@ extension ImageAPI {
             return header[24..<32].reduce(Int64(0)) { $0 << 8 | Int64($1) }
         default: return nil
         }
+    }
+
+    // MARK: Start-up
+
+    /// What `recoverInterruptedUploads` did, for the start-up log.
+    public struct UploadRecovery: Sendable, Equatable {
+        /// The images set back from `saving` to `queued`.
+        public var requeued: [String] = []
+        /// Partial data a store could not remove (it is left behind; a new upload of the
+        /// image replaces it), one line per store.
+        public var problems: [String] = []
+
+        public init(requeued: [String] = [], problems: [String] = []) {
+            self.requeued = requeued
+            self.problems = problems
+        }
+    }
+
+    /// Images left `saving` by an upload the previous process never finished go back to
+    /// `queued`, as Glance does when an upload fails, so that they can be uploaded again;
+    /// whatever of their data reached a store is removed, best effort. Run at start,
+    /// before serving: no upload of this process can be under way.
+    public func recoverInterruptedUploads() async throws -> UploadRecovery {
+        let now = clock()
+        let requeued = try store.write { db -> [String] in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM image WHERE status = 'saving' ORDER BY id")
+            try db.execute(
+                sql: "UPDATE image SET status = 'queued', updated_at = ? WHERE status = 'saving'", arguments: [now])
+            return ids
+        }
+        var recovery = UploadRecovery(requeued: requeued)
+        // The upload store may have changed since: every store is asked.
+        for (kind, data) in dataStores.sorted(by: { $0.key < $1.key }) {
+            do {
+                try await data.removeInterrupted(requeued)
+            } catch {
+                recovery.problems.append("\(kind) store: \(error)")
+            }
+        }
+        return recovery
     }
 
     // MARK: Download

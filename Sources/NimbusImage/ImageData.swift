@@ -24,6 +24,11 @@ public protocol ImageDataStore: Sendable {
 
     /// Removes image `id`'s data (nothing when there is none).
     func delete(_ id: String) async
+
+    /// Removes what uploads cut off by the end of an earlier process left behind: whatever
+    /// was stored of the images `ids` (left `saving`), and any other half-written data the
+    /// store can find. Run at start, before any upload; throws what it could not remove.
+    func removeInterrupted(_ ids: [String]) async throws
 }
 
 /// Image data as files under a directory on the image service's host: one file per image,
@@ -65,4 +70,18 @@ public struct FileImageStore: ImageDataStore {
     }
 
     public func delete(_ id: String) async { unlink(path(id)) }
+
+    /// Every temporary `.upload-…` file (no upload runs yet), and the data of `ids`: an
+    /// upload renamed into place just before the end was never committed.
+    public func removeInterrupted(_ ids: [String]) async throws {
+        let temporaries = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix(".upload-") }.map { "\(directory)/\($0)" }
+        var problems: [String] = []
+        for file in temporaries + ids.map(path) where unlink(file) != 0 && errno != ENOENT {
+            problems.append("\(file): \(String(cString: strerror(errno)))")
+        }
+        guard problems.isEmpty else {
+            throw DataFile.Failure.io("cannot remove " + problems.joined(separator: "; "))
+        }
+    }
 }

@@ -222,15 +222,43 @@ public final class SwiftImageStore: ImageDataStore {
 
     /// Removes the object and its segments (any left by a failed upload too); errors are
     /// logged by the caller's absence of data, not raised: the image record goes regardless.
-    public func delete(_ id: String) async {
-        _ = try? await send(.DELETE, path(id))
-        guard
-            let listing = try? await send(
-                .GET, "/\(settings.container)?prefix=\(id)-&format=plain&limit=10000")
-        else { return }
-        for name in listing.text.split(separator: "\n") where !name.isEmpty {
-            _ = try? await send(.DELETE, path(String(name)))
+    public func delete(_ id: String) async { _ = await remove(id) }
+
+    /// What an upload cut off by the end of the process stored of `ids`: objects and
+    /// segments, removed as `delete` does, but what could not be removed is thrown.
+    public func removeInterrupted(_ ids: [String]) async throws {
+        var problems: [String] = []
+        for id in ids { problems += await remove(id) }
+        guard problems.isEmpty else {
+            throw GlanceFault(.serviceUnavailable, "Object storage kept " + problems.joined(separator: "; "))
         }
+    }
+
+    /// Removes the object `id` and every `<id>-…` segment; what could not be removed, and why.
+    func remove(_ id: String) async -> [String] {
+        var problems: [String] = []
+        func removeObject(_ name: String) async {
+            do {
+                let reply = try await send(.DELETE, path(name))
+                if ![204, 404].contains(reply.status) { problems.append("\(name): \(reply.status)") }
+            } catch {
+                problems.append("\(name): \(error)")
+            }
+        }
+        await removeObject(id)
+        do {
+            let listing = try await send(.GET, "/\(settings.container)?prefix=\(id)-&format=plain&limit=10000")
+            if [200, 204].contains(listing.status) {
+                for name in listing.text.split(separator: "\n") where !name.isEmpty {
+                    await removeObject(String(name))
+                }
+            } else if listing.status != 404 {
+                problems.append("the segments of \(id) (listing: \(listing.status))")
+            }
+        } catch {
+            problems.append("the segments of \(id) (listing: \(error))")
+        }
+        return problems
     }
 
     // MARK: Requests

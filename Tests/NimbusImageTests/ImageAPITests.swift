@@ -13,6 +13,7 @@ import Testing
 struct ImageCloud {
     typealias Client = InProcessClient<RouterResponder<ServiceContext>>
     let identity: TestIdentity
+    let api: ImageAPI
     let image: Client
     let dataDirectory: String
 
@@ -35,6 +36,7 @@ struct ImageCloud {
             store: try store ?? ImageStore(path: nil), validator: identity.validator,
             dataStores: extraStores + [try FileImageStore(directory: dataDirectory)],
             identityURI: "http://ctl:5000", sizeCap: sizeCap)
+        self.api = api
         image = Client(responder: buildImageRouter(api: api).buildResponder())
     }
 
@@ -176,6 +178,58 @@ struct ImageAPITests {
         #expect(try await cloud.send(.get, "/v2/images/\(other)", token: demo).json?["status"]?.string == "queued")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: cloud.dataDirectory)
         #expect(leftovers == [id])
+    }
+
+    @Test("An upload cut off with its process stays saving; the next start sets it queued and removes its partial file")
+    func interruptedUploadRecovery() async throws {
+        let identity = try TestIdentity(catalog: [ImageCloud.imageEntry])
+        let state = NSTemporaryDirectory() + "nimbus-image-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let images = state + "/images"
+        let first = try ImageCloud(
+            identity: identity, store: try ImageStore(path: state + "/image.sqlite"), dataDirectory: images)
+        let demo = try await first.demo()
+        let id = try await first.create("cut-off", token: demo)
+        let (pieces, feed) = AsyncStream<ByteBuffer>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // The first process receives 2 of 4 MiB, then (as far as its files and database
+            // show) it is killed: the body never ends.
+            group.addTask {
+                _ = try await first.image.send(
+                    .put, "/v2/images/\(id)/file",
+                    headers: [
+                        "X-Auth-Token": demo, "Content-Type": "application/octet-stream",
+                        "X-OpenStack-Image-Size": String(4 << 20),
+                    ], streaming: pieces)
+            }
+            feed.yield(ByteBuffer(repeating: 7, count: 2 << 20))
+            func partial() throws -> [String] {
+                try FileManager.default.contentsOfDirectory(atPath: images).filter { name in
+                    let size = try FileManager.default.attributesOfItem(atPath: "\(images)/\(name)")[.size] as? Int
+                    return (size ?? 0) > 0
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try partial().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try partial().count == 1)
+
+            let second = try ImageCloud(
+                identity: identity, store: try ImageStore(path: state + "/image.sqlite"), dataDirectory: images)
+            #expect(try await second.send(.get, "/v2/images/\(id)", token: demo).json?["status"]?.string == "saving")
+            let recovery = try await second.api.recoverInterruptedUploads()
+            #expect(recovery == .init(requeued: [id], problems: []))
+            #expect(try await second.send(.get, "/v2/images/\(id)", token: demo).json?["status"]?.string == "queued")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: images).isEmpty)
+            // Queued again, it takes a new upload.
+            #expect(try await second.upload(id, Array("whole".utf8), token: demo).status == .noContent)
+            #expect(try await second.send(.get, "/v2/images/\(id)/file", token: demo).text == "whole")
+            #expect(try await second.api.recoverInterruptedUploads() == .init())
+            // The first process's upload ends short (size mismatch) and changes nothing.
+            feed.finish()
+            try await group.waitForAll()
+        }
+        #expect(try await first.send(.get, "/v2/images/\(id)/file", token: demo).text == "whole")
     }
 
     @Test("The size cap refuses a larger image with 413 and keeps it queued")

@@ -162,6 +162,52 @@ struct SwiftStoreTests {
         }
     }
 
+    @Test(
+        "An upload to object storage cut off with its process: the next start sets it queued and deletes its segments")
+    func interruptedUploadRecovery() async throws {
+        try await SwiftBackedCloud.run { swift in
+            let records = try ImageStore(path: nil)
+            let first = try swift.imageCloud(store: records)
+            let demo = try await first.demo()
+            let id = try await first.create("cut-off", token: demo)
+            let (pieces, feed) = AsyncStream<ByteBuffer>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // 600 KiB of 4 MiB reach the store, two 256 KiB segments of it committed; then
+                // the body stops, as the first process is killed.
+                group.addTask {
+                    _ = try await first.image.send(
+                        .put, "/v2/images/\(id)/file",
+                        headers: [
+                            "X-Auth-Token": demo, "Content-Type": "application/octet-stream",
+                            "X-OpenStack-Image-Size": String(4 << 20),
+                        ], streaming: pieces)
+                }
+                feed.yield(ByteBuffer(bytes: bytes(600 << 10)))
+                let deadline = ContinuousClock.now + .seconds(10)
+                while try await swift.glanceObjects().count < 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(try await swift.glanceObjects() == ["\(id)-00001", "\(id)-00002"])
+
+                let second = try swift.imageCloud(store: records)
+                let recovery = try await second.api.recoverInterruptedUploads()
+                #expect(recovery == .init(requeued: [id], problems: []))
+                #expect(
+                    try await second.send(.get, "/v2/images/\(id)", token: demo).json?["status"]?.string == "queued")
+                #expect(try await swift.glanceObjects() == [])
+                feed.finish()
+                try await group.waitForAll()
+            }
+            #expect(try await swift.glanceObjects() == [])
+            // What cannot be deleted is reported for the log, not hidden.
+            var settings = swift.settings
+            settings.password = "wrong"
+            await #expect(throws: GlanceFault.self) {
+                try await SwiftImageStore(settings: settings).removeInterrupted([id])
+            }
+        }
+    }
+
     @Test("A wrong glance password: 503 naming the user, the image stays queued")
     func wrongPassword() async throws {
         try await SwiftBackedCloud.run { swift in
