@@ -12,12 +12,6 @@ extension IntegrationTests {
         static let logs = directory + "/logs"
         static let controller = "10.242.0.11"
 
-        static var client: String? {
-            ProcessInfo.processInfo.environment["OPENSTACK"].flatMap {
-                FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil
-            }
-        }
-
         func deploy() throws -> Output {
             try run([nimbusBinary(), "deploy", Self.answers, "--log-root", Self.logs], timeout: 600)
         }
@@ -32,7 +26,7 @@ extension IntegrationTests {
 
         /// The `openstack` client with keystonerc_admin's variables (or `changes` to them).
         func openstack(_ arguments: String..., as changes: [String: String] = [:]) throws -> Output {
-            let client = try #require(Self.client, "set OPENSTACK to the openstack client (make clients)")
+            let client = try requireTool("OPENSTACK")
             return try Self.withCredentials(client, arguments, changes: changes)
         }
 
@@ -103,7 +97,7 @@ extension IntegrationTests {
             #expect(green.status == 0, "\(green.text)")
         }
 
-        @Test("The student's identity commands through the stock openstack client", .enabled(if: client != nil))
+        @Test("The student's identity commands through the stock openstack client", whenInstalled("OPENSTACK"))
         func openstackClient() throws {
             let token = try openstack("token", "issue", "-f", "value", "-c", "id")
             #expect(token.status == 0 && token.stdout.hasPrefix("n1"), "\(token.text)")
@@ -137,7 +131,7 @@ extension IntegrationTests {
 
         @Test(
             "The image commands with a real qcow2: create, list, show, save (byte for byte), privacy, delete",
-            .enabled(if: client != nil))
+            whenInstalled("OPENSTACK"))
         func imageCommands() throws {
             let file = Self.directory + "/cirros.qcow2"
             let made = try run(["qemu-img", "create", "-f", "qcow2", file, "128M"])
@@ -171,22 +165,23 @@ extension IntegrationTests {
 
         @Test(
             "The swift CLI: the course's post/upload/list/download, a 1 GiB object, 10,000 objects, a public container, another project refused",
-            .enabled(if: client != nil && swiftClient != nil), .timeLimit(.minutes(20)))
+            whenInstalled("OPENSTACK", "SWIFT_CLIENT"), .timeLimit(.minutes(20)))
         func objectCommands() throws {
             try objectStorageWalkthrough()
         }
 
         @Test(
             "CONFIG_GLANCE_BACKEND=swift: a redeploy sends new images to object storage; older ones stay readable",
-            .enabled(if: client != nil && swiftClient != nil), .timeLimit(.minutes(10)))
+            whenInstalled("OPENSTACK", "SWIFT_CLIENT"), .timeLimit(.minutes(10)))
         func imageBackendSwift() throws {
             try imageBackendSwitch()
         }
 
         @Test(
             "Tempest 47: the image and object storage smoke tests pass; the full image.v2 and object_storage counts",
-            .enabled(if: tempest != nil), .timeLimit(.minutes(20)))
+            whenInstalled("TEMPEST"), .timeLimit(.minutes(20)))
         func tempestImageAndObjectStorage() throws {
+            _ = try requireTool("TEMPEST")
             try runTempest()
         }
 

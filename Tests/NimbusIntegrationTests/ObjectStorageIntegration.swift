@@ -4,22 +4,10 @@ import Testing
 /// The object storage part of the all-in-one suite: the stock `swift` CLI
 /// (python-swiftclient, `$SWIFT_CLIENT`), curl without a token, and Tempest (`$TEMPEST`).
 extension IntegrationTests.IdentityIntegrationTests {
-    static var swiftClient: String? {
-        ProcessInfo.processInfo.environment["SWIFT_CLIENT"].flatMap {
-            FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil
-        }
-    }
-
-    static var tempest: String? {
-        ProcessInfo.processInfo.environment["TEMPEST"].flatMap {
-            FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil
-        }
-    }
-
     func swift(_ arguments: String..., as changes: [String: String] = [:], in directory: String? = nil) throws
         -> Output
     {
-        let client = try #require(Self.swiftClient, "set SWIFT_CLIENT to the swift client (make clients)")
+        let client = try requireTool("SWIFT_CLIENT")
         return try Self.withCredentials(client, arguments, changes: changes, in: directory, timeout: 900)
     }
 

@@ -5,6 +5,34 @@ import Testing
 /// They need root and run only with NIMBUS_INTEGRATION=1 (`make test` sets it).
 let integrationEnabled = ProcessInfo.processInfo.environment["NIMBUS_INTEGRATION"] == "1"
 
+/// CI (`CI=true`) installs every tool the tests use, so there a missing one fails its tests
+/// instead of skipping them (and `Tests/counts.sh` counts any skipped test as failed).
+let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+/// The executable an environment variable names (`OPENSTACK`, `SWIFT_CLIENT`, `TEMPEST`), if any.
+func tool(_ variable: String) -> String? {
+    ProcessInfo.processInfo.environment[variable].flatMap {
+        FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil
+    }
+}
+
+/// Runs a test only where its tools are installed, except in CI: there it always runs and
+/// `requireTool` fails it.
+func whenInstalled(_ variables: String...) -> ConditionTrait {
+    .enabled(
+        if: inCI || variables.allSatisfy { tool($0) != nil },
+        "set \(variables.joined(separator: ", ")) to the installed clients (make clients)")
+}
+
+/// The tool a variable names, or a failed test saying which is missing.
+func requireTool(_ variable: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    let comment: Comment =
+        inCI
+        ? "CI=true and \(variable) not found (make clients installs it)"
+        : "set \(variable) to the installed client (make clients)"
+    return try #require(tool(variable), comment, sourceLocation: sourceLocation)
+}
+
 /// Every integration suite shares one sandbox, so they run one test at a time.
 @Suite("Integration", .serialized, .enabled(if: integrationEnabled, "set NIMBUS_INTEGRATION=1 (as root)"))
 struct IntegrationTests {}
