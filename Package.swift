@@ -147,6 +147,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What every host agent stands on: the channel to its API (list + watch,
+        // heartbeats), reconcilers, back-off.
+        .target(
+            name: "NimbusAgentKit",
+            dependencies: [
+                "NimbusServiceKit", "NimbusSystem",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "NimbusServer",
             dependencies: [
@@ -167,6 +180,19 @@ let package = Package(
         .executableTarget(
             name: "nimbus-server",
             dependencies: ["NimbusServer", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The smallest API with agents, run as real processes by the integration suite.
+        .executableTarget(
+            name: "nimbus-channel-test",
+            dependencies: [
+                "NimbusAgentKit", "NimbusServiceKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ChannelTestService",
             swiftSettings: strict
         ),
         // Shared by the service tests: the identity service in-process.
@@ -195,6 +221,16 @@ let package = Package(
                 "NimbusObject", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusAgentKitTests",
+            dependencies: [
+                "NimbusAgentKit", "NimbusServiceKit", "NimbusTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -246,7 +282,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NimbusIntegrationTests",
-            dependencies: ["nimbus", "SSH"],
+            dependencies: ["nimbus", "nimbus-channel-test", "SSH"],
             swiftSettings: strict
         ),
     ],

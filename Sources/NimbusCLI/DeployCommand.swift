@@ -32,6 +32,12 @@ struct DeployCommand: ParsableCommand {
     @Flag(help: "Connect and report what would change, changing nothing.")
     var dryRun = false
 
+    @Flag(
+        help:
+            "Only prepare the hosts (time sync, firewall, SELinux, NetworkManager, /etc/hosts, sysctls, bridges); install no service. A later deploy installs them."
+    )
+    var prepareOnly = false
+
     @Flag(help: "Trust and record the key of a host not yet in known_hosts (a changed key is always refused).")
     var acceptNewHostKeys = false
 
@@ -71,7 +77,8 @@ struct DeployCommand: ParsableCommand {
         let overrides = try hosts.overrides(localAddress: AnswerFileInput.localAddress)
         let answers = try AnswerFileInput.load(path: file, overrides: overrides, quiet: true)
         let roles = try data.roles()
-        let plan = Planner(roles: roles).plan(answers)
+        var plan = Planner(roles: roles).plan(answers)
+        if prepareOnly { plan = plan.preparationOnly() }
         let ssh = try sshSettings(answers)
 
         let secrets = KeyCatalogue.all.filter { $0.type.isSecret }.map { answers.text($0) }
@@ -101,7 +108,12 @@ struct DeployCommand: ParsableCommand {
         printer.finish(summary, plan: plan, log: log.directory)
         if summary.interrupted { throw ExitCode(130) }
         if !summary.succeeded { throw ExitCode(1) }
-        guard !dryRun, let delivery else { return }
+        guard !dryRun, let delivery else {
+            if prepareOnly && summary.succeeded {
+                print("\nThe hosts are prepared. Install the services with: nimbus deploy \(file ?? "--allinone")")
+            }
+            return
+        }
         let rcPath =
             URL(fileURLWithPath: file ?? FileManager.default.currentDirectoryPath + "/x").deletingLastPathComponent()
             .appendingPathComponent("keystonerc_admin").path

@@ -15,6 +15,20 @@ public struct Plan: Codable, Sendable, Equatable {
     }
 
     public var stepCount: Int { hosts.reduce(0) { $0 + $1.steps.count } }
+
+    /// The host preparation alone (`deploy --prepare-only`): every `prepare.*` step, no
+    /// package, service, registration or provisioning step.
+    public func preparationOnly() -> Plan {
+        var plan = self
+        for index in plan.hosts.indices {
+            plan.hosts[index].steps = plan.hosts[index].steps.filter { $0.kind == .prepare }.map { step in
+                var step = step
+                step.after = step.after.filter { $0.contains(":prepare.") }
+                return step
+            }
+        }
+        return plan
+    }
 }
 
 /// The node layouts of the seeds, by which roles share hosts.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NimbusSystem
 
 /// What a command printed and how it ended.
 public struct ExecutionOutput: Sendable, Equatable {
@@ -43,32 +44,16 @@ public final class LocalExecutor: RemoteExecutor {
     public init(host: String) { self.host = host }
 
     public func run(_ command: String, input: String?, timeout: Double) throws(ExecutorError) -> ExecutionOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        do { try process.run() } catch { throw ExecutorError("cannot run /bin/sh: \(error)") }
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try? stdin.fileHandleForWriting.close()
-        // Drain both pipes concurrently so neither fills up.
-        let errors = ErrorCollector(stderr.fileHandleForReading)
-        let timer = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        timer.cancel()
-        let err = errors.wait()
-        if process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM {
-            throw ExecutorError("timed out after \(Int(timeout)) s")
+        do {
+            let output = try ProcessRunner().runBlocking(
+                Command(["/bin/sh", "-c", command], input: input, timeout: timeout))
+            return ExecutionOutput(status: output.status, stdout: output.stdout, stderr: output.stderr)
+        } catch {
+            switch error {
+            case .timedOut: throw ExecutorError("timed out after \(Int(timeout)) s")
+            default: throw ExecutorError("cannot run /bin/sh: \(error.description)")
+            }
         }
-        return ExecutionOutput(
-            status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self))
     }
 
     public func upload(_ data: Data, to path: String, mode: Int32, timeout: Double) throws(ExecutorError) {
@@ -87,24 +72,6 @@ public final class LocalExecutor: RemoteExecutor {
 
     public func reconnect(timeout: Double) throws(ExecutorError) {}
     public func close() {}
-
-    /// Reads a pipe to its end on another thread.
-    private final class ErrorCollector: @unchecked Sendable {
-        private var data = Data()
-        private let done = DispatchSemaphore(value: 0)
-
-        init(_ handle: FileHandle) {
-            Thread.detachNewThread { [self] in
-                data = handle.readDataToEndOfFile()
-                done.signal()
-            }
-        }
-
-        func wait() -> Data {
-            done.wait()
-            return data
-        }
-    }
 
     /// Whether `host` is an address of this machine (or localhost).
     public static func isLocal(_ host: String) -> Bool {

@@ -11,7 +11,9 @@ public struct SandboxManager: Sendable {
     /// `templates/sandbox/` of the installation.
     public let templates: String
 
-    public init(runner: any CommandRunner = ProcessRunner(), paths: SandboxPaths = SandboxPaths(), templates: String) {
+    public init(
+        runner: any CommandRunner = HostCommandRunner(), paths: SandboxPaths = SandboxPaths(), templates: String
+    ) {
         self.runner = runner
         self.paths = paths
         self.templates = templates

@@ -33,19 +33,12 @@ struct ObjectCommand: AsyncParsableCommand {
                     "leftovers_removed": "\(leftovers)",
                 ])
             // Expired objects (X-Delete-At) are hidden at once and removed within a minute.
-            let expirer = Task.detached {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(30))
-                    do {
-                        _ = try api.sweepExpired()
-                    } catch {
-                        logger.error("removing expired objects failed", metadata: ["error": "\(error)"])
-                    }
-                }
+            let expirer = PeriodicService(name: "removing expired objects", every: .seconds(30), logger: logger) {
+                _ = try api.sweepExpired()
             }
-            defer { expirer.cancel() }
             try await ServiceServer.run(
-                buildObjectRouter(api: api), host: settings.host, port: settings.port, logger: logger)
+                buildObjectRouter(api: api), host: settings.host, port: settings.port, services: [expirer],
+                logger: logger)
         }
     }
 }

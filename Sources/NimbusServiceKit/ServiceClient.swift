@@ -104,18 +104,29 @@ public struct ServiceClient: Sendable {
         head: (_ status: Int, _ headers: [(String, String)]) throws -> Void,
         part: (ByteBuffer) async throws -> Void
     ) async throws {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // The async wrapper is made once connected: made in the initializer, a refused or
+        // timed-out connection would drop it unfinished, which NIO treats as a fatal error.
+        let connected = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(timeout)
-            .connect(host: host, port: port) { channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(allTimeout: idle), CloseWhenIdle(),
                     ])
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                        wrappingChannelSynchronously: channel)
                 }
             }
+            .connect(host: host, port: port).get()
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await connected.eventLoop.submit {
+                try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                    wrappingChannelSynchronously: connected)
+            }.get()
+        } catch {
+            connected.close(promise: nil)
+            throw error
+        }
         let limit = deadline.map {
             channel.channel.eventLoop.scheduleTask(in: $0) { channel.channel.close(promise: nil) }
         }

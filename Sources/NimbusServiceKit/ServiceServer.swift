@@ -2,9 +2,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
-import ServiceLifecycle
 import NIOCore
 import NIOHTTPTypes
+import ServiceLifecycle
 
 /// The HTTP server every Nimbus service runs: Hummingbird's HTTP/1.1, plus an interim
 /// `100 Continue` for requests that wait for one (`Expect: 100-continue`, which Swift

@@ -85,8 +85,10 @@ extension ProcessRunning {
     }
 
     /// For synchronous callers on threads of their own (the rollout's host workers, the
-    /// sandbox commands): runs on the concurrency pool and waits. Never call it from a
-    /// task of the pool itself.
+    /// CLI's main thread): runs on the concurrency pool and waits. Never call it from a task
+    /// of the pool: swift-subprocess needs pool threads to finish a run, and waiting
+    /// callers on every thread of the pool (two, on a two-core host) would leave it none.
+    /// Async code calls `run`.
     public func runBlocking(_ command: Command) throws(ProcessError) -> ProcessOutput {
         let result = Mutex<Result<ProcessOutput, ProcessError>?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -107,8 +109,8 @@ extension ProcessRunning {
 }
 
 /// Runs programs with swift-subprocess: output collected (up to `outputLimit` bytes each),
-/// the timeout enforced by cancelling the run, which sends SIGTERM and, after the grace
-/// period, SIGKILL.
+/// the timeout enforced by cancelling the run, which sends SIGTERM to its process group and,
+/// after the grace period, SIGKILL.
 public struct ProcessRunner: ProcessRunning {
     /// The most bytes kept of each of stdout and stderr.
     public var outputLimit: Int
@@ -122,7 +124,12 @@ public struct ProcessRunner: ProcessRunning {
             throw .notFound(command.arguments.first ?? "")
         }
         var options = PlatformOptions()
-        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(command.graceSeconds))]
+        // A process group of its own, so a timeout ends what it started too (a shell's
+        // children would otherwise keep its output open).
+        options.processGroupID = 0
+        options.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(command.graceSeconds))
+        ]
         var environment = Environment.inherit
         if !command.environment.isEmpty {
             var updates: [Environment.Key: String?] = [:]

@@ -215,3 +215,24 @@ struct RoleCatalogTests {
         }
     }
 }
+
+@Suite("Preparation only")
+struct PreparationOnlyTests {
+    @Test("deploy --prepare-only keeps every prepare step and its order, and nothing else")
+    func preparationOnly() throws {
+        let text = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("answers/four-node.txt"), encoding: .utf8)
+        let plan = Planner(roles: try repositoryRoles()).plan(try answers(text))
+        let prepared = plan.preparationOnly()
+        for (full, only) in zip(plan.hosts, prepared.hosts) {
+            #expect(only.steps.map(\.id) == full.steps.filter { $0.kind == .prepare }.map(\.id))
+            for step in only.steps {
+                #expect(step.after.allSatisfy { $0.contains(":prepare.") }, "\(step.id): \(step.after)")
+            }
+        }
+        // A compute host's time sync still waits for the controller's.
+        let compute = try #require(prepared.hosts.first { $0.roles == [.compute] })
+        let timeSync = compute.steps.first { $0.name == "prepare.time-sync" }
+        #expect(timeSync?.after.contains { $0.hasSuffix(":prepare.time-sync") } == true)
+    }
+}

@@ -3,21 +3,41 @@ import Testing
 
 @testable import NimbusRollout
 
+/// Runs synchronous, blocking code (as the rollout's host workers do) on a thread of its
+/// own, never on the test's thread of the concurrency pool.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 @Suite("Local executor")
 struct LocalExecutorTests {
     @Test("Runs sh -c with stdin; status, stdout and stderr come back apart")
-    func runs() throws {
-        let executor = LocalExecutor(host: "127.0.0.1")
-        let output = try executor.run("cat; echo oops >&2; exit 3", input: "hello\n", timeout: 10)
+    func runs() async throws {
+        let output = try await onOwnThread {
+            try LocalExecutor(host: "127.0.0.1").run("cat; echo oops >&2; exit 3", input: "hello\n", timeout: 10)
+        }
         #expect(output.status == 3)
         #expect(output.stdout == "hello\n")
         #expect(output.stderr == "oops\n")
     }
 
-    @Test("A command past its timeout is stopped and reported")
-    func timeout() {
-        let executor = LocalExecutor(host: "127.0.0.1")
-        #expect(throws: ExecutorError.self) { try executor.run("sleep 5", input: nil, timeout: 0.3) }
+    @Test("A command past its timeout is stopped (SIGTERM, then SIGKILL) and reported")
+    func timeout() async throws {
+        let started = Date()
+        let outcome = try await onOwnThread { () -> String in
+            do {
+                _ = try LocalExecutor(host: "127.0.0.1").run("trap '' TERM; sleep 30", input: nil, timeout: 0.3)
+                return "finished"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(outcome == "timed out after 0 s")
+        // SIGTERM is ignored: SIGKILL follows after the 5 s grace period, to the shell and
+        // its sleep alike (far sooner than the sleep's 30 s, even on a loaded machine).
+        #expect(Date().timeIntervalSince(started) < 20)
     }
 
     @Test("Loopback and this machine's addresses are local; others are not")

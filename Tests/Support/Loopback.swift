@@ -5,15 +5,16 @@ import NimbusServiceKit
 
 /// Serves `responder` (a router's) on 127.0.0.1, on a port the system picks, for as long as `body` runs, with
 /// the services' own server (`idleTimeout` shorter for the tests of it): for the tests where one service calls
-/// another over HTTP (the image service's object store), and those of the server itself.
+/// another over HTTP (the image service's object store), and those of the server itself. `port` serves on a
+/// given port instead (a server restarted where its clients expect it).
 public func withLoopbackServer<T: Sendable>(
     _ responder: RouterResponder<ServiceContext>, idleTimeout: Duration = ServiceServer.defaultIdleTimeout,
-    _ body: (_ port: Int) async throws -> T
+    port fixed: Int = 0, _ body: (_ port: Int) async throws -> T
 ) async throws -> T {
     let (ports, announce) = AsyncStream<Int>.makeStream()
     let app = Application(
         responder: responder, server: ServiceServer.http1(idleTimeout: idleTimeout),
-        configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+        configuration: .init(address: .hostname("127.0.0.1", port: fixed), serverName: nil),
         onServerRunning: { channel in
             announce.yield(channel.localAddress?.port ?? 0)
             announce.finish()
