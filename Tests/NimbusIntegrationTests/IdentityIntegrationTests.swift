@@ -97,6 +97,13 @@ extension IntegrationTests {
             #expect(green.status == 0, "\(green.text)")
         }
 
+        @Test(
+            "A redeploy rewriting the service configs shows no answer-file password in a world-readable file of /tmp, /etc/nimbus or /var/tmp, a command line, the run log or the journal",
+            .timeLimit(.minutes(3)))
+        func secretsStayPrivate() throws {
+            try watchSecretsDuringRedeploy()
+        }
+
         @Test("The student's identity commands through the stock openstack client", whenInstalled("OPENSTACK"))
         func openstackClient() throws {
             let token = try openstack("token", "issue", "-f", "value", "-c", "id")
