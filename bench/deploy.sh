@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Host preparation on fresh sandbox nodes: `nimbus deploy` against the same preparation as
-# an Ansible playbook and a pyinfra deploy (bench/prepare/, both from PyPI in .venv), on
-# 1 node (all-in-one) and 4 nodes (four-node layout). First run on fresh nodes, then a
-# re-run with nothing to change. Median of $RUNS (default 3). Run as root after `make release`
-# and `make bench-tools`; uses the sandbox "bench" on its own networks and removes it afterwards.
+# Host preparation on fresh sandbox nodes: `nimbus deploy --prepare-only` against the same
+# preparation as an Ansible playbook and a pyinfra deploy (bench/prepare/, both from PyPI in
+# .venv), on 1 node (all-in-one) and 4 nodes (four-node layout); and, as a row of its own,
+# the whole `nimbus deploy` (preparation and the services). First run on fresh nodes, then a
+# re-run with nothing to change. Median of $RUNS (default 3). Run as root after `make release`,
+# `make server` and `make bench-tools`; uses the sandbox "bench" on its own networks and
+# removes it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${NIMBUS:-.build/release/nimbus}
@@ -50,7 +52,9 @@ PY
 
 run_tool() { # tool
   case $1 in
-  nimbus) "$bin" deploy "$work/answers.txt" --log-root "$work/logs" >"$work/out" 2>&1 ;;
+  nimbus) "$bin" deploy "$work/answers.txt" --prepare-only --log-root "$work/logs" >"$work/out" 2>&1 ;;
+  nimbus-full) NIMBUS_SERVER_BINARY=${NIMBUS_SERVER_BINARY:-.build-server/release/nimbus-server} \
+    "$bin" deploy "$work/answers.txt" --log-root "$work/logs" >"$work/out" 2>&1 ;;
   ansible) "$venv/bin/ansible-playbook" -i "$work/inventory.ini" bench/prepare/ansible.yml >"$work/out" 2>&1 ;;
   pyinfra) "$venv/bin/pyinfra" -y --parallel 20 "$work/inventory.py" bench/prepare/pyinfra_deploy.py >"$work/out" 2>&1 ;;
   esac || { echo "$1 failed:"; tail -20 "$work/out"; exit 1; }
@@ -60,10 +64,11 @@ timed() { local start end; start=$(date +%s%N); run_tool "$1"; end=$(date +%s%N)
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 "$bin" sandbox up --nodes 1 "${net[@]}" >/dev/null # the cached base (not timed)
+echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources roles templates || echo '+changes')"
 echo "nodes tool first_ms rerun_ms (median of $runs)"
 for nodes in 1 4; do
   layout=$([ "$nodes" = 1 ] && echo allinone || echo four)
-  for tool in nimbus pyinfra ansible; do
+  for tool in nimbus pyinfra ansible nimbus-full; do
     firsts=() reruns=()
     for _ in $(seq "$runs"); do
       fresh "$nodes" "$layout"

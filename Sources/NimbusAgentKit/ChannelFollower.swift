@@ -174,6 +174,8 @@ public final class ChannelFollower: Service, Sendable {
                 try saveState()
                 backoff.reset()
             } catch let failure as ChannelClient.Failure {
+                // Stopping: the watch under way was cut short, which is no failure.
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
                 if case .tooOld(let oldest) = failure {
                     logger.notice("the API forgot our revision; listing again", metadata: ["oldest": "\(oldest)"])
                     needsList = true

@@ -95,6 +95,8 @@ extension IntegrationTests {
             #expect(again.stdout.contains(" 0 changed,"), "\(again.stdout)")
             let green = try status()
             #expect(green.status == 0, "\(green.text)")
+            try servicesRunConfined()
+            try channelSurvivesAPIKill()
         }
 
         @Test(
