@@ -42,7 +42,7 @@ public final class SwiftImageStore: ImageDataStore {
 
     public init(settings: Settings) throws {
         self.settings = settings
-        session = Session(settings: settings, identity: try ServiceClient(baseURL: settings.identityURL))
+        session = try Session(settings: settings)
     }
 
     func path(_ name: String) -> String { "/\(settings.container)/\(name)" }
@@ -290,61 +290,36 @@ public final class SwiftImageStore: ImageDataStore {
         struct Grant: Sendable {
             var token: String
             var storage: ServiceClient
-            var renewAt: ContinuousClock.Instant
         }
 
         let settings: Settings
-        let identity: ServiceClient
-        var current: Grant?
+        let login: ServiceLogin
 
-        init(settings: Settings, identity: ServiceClient) {
+        init(settings: Settings) throws {
             self.settings = settings
-            self.identity = identity
+            login = try ServiceLogin(
+                .init(
+                    identityURL: settings.identityURL, user: settings.user, password: settings.password,
+                    project: settings.project, domain: settings.domain))
         }
 
         func grant(renew: Bool = false) async throws -> Grant {
-            if !renew, let current, current.renewAt > .now { return current }
-            let body: JSON = [
-                "auth": [
-                    "identity": [
-                        "methods": ["password"],
-                        "password": [
-                            "user": [
-                                "name": .string(settings.user), "domain": ["name": .string(settings.domain)],
-                                "password": .string(settings.password),
-                            ]
-                        ],
-                    ],
-                    "scope": [
-                        "project": ["name": .string(settings.project), "domain": ["name": .string(settings.domain)]]
-                    ],
-                ]
-            ]
-            let reply: ServiceClient.Reply
+            let grant: ServiceLogin.Grant
             do {
-                reply = try await identity.send(
-                    .POST, "/auth/tokens", headers: [("Content-Type", "application/json")], body: body.bytes)
+                grant = try await login.grant(renew: renew)
             } catch {
-                throw GlanceFault(.serviceUnavailable, "The identity service cannot be reached: \(error)")
+                switch error {
+                case .unreachable(let reason):
+                    throw GlanceFault(.serviceUnavailable, "The identity service cannot be reached: \(reason)")
+                case .refused(let user, let project, let status):
+                    throw GlanceFault(
+                        .serviceUnavailable,
+                        "The image service's user \(user) cannot log in to project \(project) (identity answered \(status)); check [swift] in image.conf."
+                    )
+                }
             }
-            guard reply.status == 201, let token = reply.header("X-Subject-Token"),
-                let answer = try? JSON.parse(reply.body), let details = answer["token"]
-            else {
-                throw GlanceFault(
-                    .serviceUnavailable,
-                    "The image service's user \(settings.user) cannot log in to project \(settings.project) (identity answered \(reply.status)); check [swift] in image.conf."
-                )
-            }
-            let url = try settings.objectStoreURL ?? Self.objectStoreURL(in: details)
-            let lifetime = max(
-                10,
-                (details["expires_at"]?.string.flatMap(Timestamp.seconds) ?? 0)
-                    - (details["issued_at"]?.string.flatMap(Timestamp.seconds) ?? 0))
-            let grant = Grant(
-                token: token, storage: try ServiceClient(baseURL: url, timeout: .seconds(30)),
-                renewAt: .now + .seconds(lifetime / 2))
-            current = grant
-            return grant
+            let url = try settings.objectStoreURL ?? Self.objectStoreURL(in: grant.details)
+            return Grant(token: grant.token, storage: try ServiceClient(baseURL: url, timeout: .seconds(30)))
         }
 
         static func objectStoreURL(in token: JSON) throws -> String {
