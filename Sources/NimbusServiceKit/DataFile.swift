@@ -87,22 +87,20 @@ public enum DataFile {
     /// names a file that is not there. When the directory cannot be synced the file is
     /// removed from `path` again. On the thread pool, as the other file system calls.
     public static func rename(_ temporary: String, to path: String) async throws {
-        try await NIOThreadPool.singleton.runIfActive { () throws in
-            guard Glibc.rename(temporary, path) == 0 else { throw Failure.io(errorText("cannot rename to \(path)")) }
-            do {
-                try syncDirectory(of: path)
-            } catch {
-                unlink(path)
-                throw error
-            }
-        }
+        try await place(path, "cannot rename to \(path)") { Glibc.rename(temporary, path) }
     }
 
     /// Hard-links `existing` as `path` (`link(2)`), then fsyncs `path`'s directory, as
     /// `rename(_:to:)` does.
     public static func link(_ existing: String, to path: String) async throws {
+        try await place(path, "cannot link \(path)") { Glibc.link(existing, path) }
+    }
+
+    /// Makes `path` with `call` (0 on success), then fsyncs its directory; removes `path`
+    /// again when the directory cannot be synced.
+    static func place(_ path: String, _ failure: String, _ call: @escaping @Sendable () -> Int32) async throws {
         try await NIOThreadPool.singleton.runIfActive { () throws in
-            guard Glibc.link(existing, path) == 0 else { throw Failure.io(errorText("cannot link \(path)")) }
+            guard call() == 0 else { throw Failure.io(errorText(failure)) }
             do {
                 try syncDirectory(of: path)
             } catch {

@@ -102,8 +102,8 @@ public final class ChangeLog: Sendable {
     /// A write transaction whose changes the watchers learn of once it committed.
     @discardableResult
     public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        let result = try database.write(body)
-        committed()
+        let (result, revision) = try database.write { db in (try body(db), try Self.meta(db, "revision")) }
+        notifier.advance(to: revision)
         return result
     }
 
