@@ -169,7 +169,7 @@ extension IdentityAPI {
         }
         let withCatalog = request.query("nocatalog") == nil
         var headers: HTTPFields = [:]
-        headers[HTTPField.Name("X-Subject-Token")!] = token
+        headers[.xSubjectToken] = token
         return .json(
             render(validated, snapshot: snapshot, catalog: withCatalog), status: .created, headers: headers)
     }
@@ -250,7 +250,7 @@ extension IdentityAPI {
         let snapshot = store.snapshot
         let subject = try subject(request, snapshot: snapshot)
         var headers: HTTPFields = [:]
-        headers[HTTPField.Name("X-Subject-Token")!] = request.header("X-Subject-Token")
+        headers[.xSubjectToken] = request.header("X-Subject-Token")
         guard withBody else { return .empty(.ok, headers: headers) }
         let withCatalog = request.query("nocatalog") == nil
         return .json(render(subject, snapshot: snapshot, catalog: withCatalog), headers: headers)

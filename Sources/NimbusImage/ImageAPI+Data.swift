@@ -174,7 +174,7 @@ extension ImageAPI {
         }
         var headers: HTTPFields = [:]
         headers[.contentType] = "application/octet-stream"
-        if let checksum = image.checksum { headers[HTTPField.Name("Content-MD5")!] = checksum }
+        if let checksum = image.checksum { headers[.contentMD5] = checksum }
         var start: Int64 = 0
         var end = size - 1
         var status = HTTPResponse.Status.ok

@@ -165,12 +165,9 @@ extension ImageAPI {
         let query = request.uri.queryParameters
         func value(_ name: String) -> String? { query.get(name) }
 
-        var limit = 25
-        if let text = value("limit") {
-            guard let number = Int(text), number >= 0 else {
-                throw GlanceFault.badRequest("limit param must be an integer")
-            }
-            limit = min(number, 1000)
+        let paging: PageRequest
+        do { paging = try PageRequest(ListQuery(request), defaultLimit: 25, maxLimit: 1000) } catch {
+            throw GlanceFault.badRequest("limit param must be an integer")
         }
         let visibility = value("visibility")
         if let visibility, !(Self.visibilities.contains(visibility) || visibility == "all") {
@@ -241,29 +238,18 @@ extension ImageAPI {
             return true
         }
         let sorted = filtered.sorted { Self.precedes($0, $1, by: sorts) }
-        var start = sorted.startIndex
-        if let marker = value("marker") {
-            guard let index = sorted.firstIndex(where: { $0.id == marker }) else {
-                throw GlanceFault.badRequest("marker \(marker) could not be found.")
-            }
-            start = index + 1
+        let page: Page<Image>
+        do { page = try sorted.page(paging, id: \.id) } catch {
+            throw GlanceFault.badRequest("marker \(paging.marker ?? "") could not be found.")
         }
-        let page = Array(sorted[start...].prefix(limit))
         var body: [(String, JSON)] = [
-            ("images", .array(page.map(render))), ("first", "/v2/images"), ("schema", "/v2/schemas/images"),
+            ("images", .array(page.items.map(render))), ("first", "/v2/images"), ("schema", "/v2/schemas/images"),
         ]
-        if page.count == limit, let last = page.last, limit > 0 {
-            var parameters = query.filter { $0.key != "marker" && $0.key != "limit" }
-                .map { "\($0.key)=\(Self.escape(String($0.value)))" }
-            parameters.append("marker=\(last.id)")
-            parameters.append("limit=\(limit)")
-            body.append(("next", .string("/v2/images?" + parameters.joined(separator: "&"))))
+        // Glance links on whenever a page came back full.
+        if let limit = paging.limit, limit > 0, page.items.count == limit, let last = page.items.last {
+            body.append(("next", .string(ListQuery(request).link(path: "/v2/images", marker: last.id, limit: limit))))
         }
         return Response.json(.object(body))
-    }
-
-    static func escape(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? value
     }
 
     /// The sort keys of a listing: `sort=name:asc,size` or `sort_key`/`sort_dir` (repeatable);

@@ -119,16 +119,13 @@ extension ImageAPI {
     func listNamespaces(_ request: Request) async throws -> Response {
         let caller = try await caller(request)
         let query = request.uri.queryParameters
-        let limit =
-            try query.get("limit").map { text -> Int in
-                guard let value = Int(text), value > 0 else {
-                    throw GlanceFault.badRequest("limit must be a positive integer.")
-                }
-                return min(value, 1000)
-            } ?? 1000
+        let paging: PageRequest
+        do { paging = try PageRequest(ListQuery(request), defaultLimit: 1000, maxLimit: 1000) } catch {
+            throw GlanceFault.badRequest("limit must be a positive integer.")
+        }
+        guard paging.limit != 0 else { throw GlanceFault.badRequest("limit must be a positive integer.") }
         let visibilityFilter = try query.get("visibility").map { try visibility(.string($0)) }
         let resourceTypes = query.get("resource_types").map { Set($0.split(separator: ",").map(String.init)) }
-        let marker = query.get("marker")
         let names: [String] = try store.read { db in
             var rows = try Row.fetchAll(
                 db,
@@ -145,22 +142,23 @@ extension ImageAPI {
                     return !resourceTypes.isDisjoint(with: associated)
                 }
             }
-            if let marker {
-                guard let index = names.firstIndex(of: marker) else {
-                    throw GlanceFault.badRequest("Namespace \(marker) (the marker) could not be found.")
-                }
-                names.removeFirst(index + 1)
-            }
             return names
         }
-        let page = Array(names.prefix(limit))
-        let rendered = try store.read { db in try page.map { try renderNamespace($0, db: db, full: false) } }
+        let page: Page<String>
+        do { page = try names.page(paging, id: { $0 }) } catch {
+            throw GlanceFault.badRequest("Namespace \(paging.marker ?? "") (the marker) could not be found.")
+        }
+        let rendered = try store.read { db in try page.items.map { try renderNamespace($0, db: db, full: false) } }
         var body: [(String, JSON)] = [
             ("namespaces", .array(rendered)), ("first", "/v2/metadefs/namespaces"),
             ("schema", "/v2/schemas/metadefs/namespaces"),
         ]
-        if names.count > limit, let last = page.last {
-            body.append(("next", .string("/v2/metadefs/namespaces?marker=\(last)&limit=\(limit)")))
+        if page.hasMore, let last = page.items.last {
+            body.append(
+                (
+                    "next",
+                    .string(ListQuery(request).link(path: "/v2/metadefs/namespaces", marker: last, limit: paging.limit))
+                ))
         }
         return Response.json(.object(body))
     }
@@ -199,7 +197,7 @@ extension ImageAPI {
     }
 
     func canSee(visibility: String, owner: String?, _ caller: Caller) -> Bool {
-        visibility == "public" || caller.isAdmin || (owner != nil && owner == caller.projectID)
+        visibility == "public" || PolicyRule.adminOrOwner.allows(caller, owner: owner)
     }
 
     /// The namespace's row, if the caller may see it (404 otherwise).

@@ -90,7 +90,7 @@ public struct ImageAPI: Sendable {
 
     /// Whether the caller may change the image (its owner's members, or an admin).
     func canModify(_ image: Image, _ caller: Caller) -> Bool {
-        caller.isAdmin || (caller.canWrite && caller.projectID != nil && image.owner == caller.projectID)
+        PolicyRule.project(.member).allows(caller, owner: image.owner)
     }
 
     /// The image by id, if the caller may see it (404 otherwise, as Glance does).

@@ -35,15 +35,12 @@ public func buildImageRouter(api: ImageAPI) -> Router<ServiceContext> {
     return router
 }
 
-/// Glance's version list: v2.17 current, the earlier 2.x supported.
+/// Glance's version list: v2.17 current, the earlier 2.x supported, all rooted at `/v2/`.
 func versions(_ request: Request) -> JSON {
-    let link: JSON = [["rel": "self", "href": .string("\(request.origin)/v2/")]]
-    return [
-        "versions": .array(
-            (0...17).reversed().map { minor in
-                ["id": .string("v2.\(minor)"), "status": minor == 17 ? "CURRENT" : "SUPPORTED", "links": link]
-            })
-    ]
+    APIVersion.list(
+        (0...17).reversed().map { minor in
+            APIVersion(id: "v2.\(minor)", status: minor == 17 ? "CURRENT" : "SUPPORTED", path: "/v2/")
+        }, origin: request.origin)
 }
 
 /// The metadata definitions' schemas, by the name in `/v2/schemas/metadefs/<name>`; each

@@ -109,8 +109,7 @@ public final class SwiftImageStore: ImageDataStore {
                 if pending == nil { ended = true }
             }
             guard var buffer = pending else { return nil }
-            if Int64(buffer.readableBytes) > maximum {
-                let piece = buffer.readSlice(length: Int(maximum))!
+            if Int64(buffer.readableBytes) > maximum, let piece = buffer.readSlice(length: Int(maximum)) {
                 pending = buffer
                 count += maximum
                 guard count <= limit else { throw DataFile.Failure.tooLarge(limit: limit) }

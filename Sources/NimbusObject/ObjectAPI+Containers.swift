@@ -109,15 +109,15 @@ extension ObjectAPI {
     func accountHeaders(_ stats: AccountStats, _ access: Access) -> HTTPFields {
         var headers = HTTPFields()
         let created = stats.record?.createdAt ?? clock()
-        headers[HTTPField.Name("X-Account-Container-Count")!] = String(stats.containers)
-        headers[HTTPField.Name("X-Account-Object-Count")!] = String(stats.objects)
-        headers[HTTPField.Name("X-Account-Bytes-Used")!] = String(stats.bytes)
-        headers[HTTPField.Name("X-Timestamp")!] = Self.xTimestamp(created)
-        headers[HTTPField.Name("X-Put-Timestamp")!] = Self.xTimestamp(created)
+        headers[.xAccountContainerCount] = String(stats.containers)
+        headers[.xAccountObjectCount] = String(stats.objects)
+        headers[.xAccountBytesUsed] = String(stats.bytes)
+        headers[.xTimestamp] = Self.xTimestamp(created)
+        headers[.xPutTimestamp] = Self.xTimestamp(created)
         if stats.containers > 0 {
-            headers[HTTPField.Name("X-Account-Storage-Policy-Policy-0-Container-Count")!] = String(stats.containers)
-            headers[HTTPField.Name("X-Account-Storage-Policy-Policy-0-Object-Count")!] = String(stats.objects)
-            headers[HTTPField.Name("X-Account-Storage-Policy-Policy-0-Bytes-Used")!] = String(stats.bytes)
+            headers[.xAccountPolicyContainerCount] = String(stats.containers)
+            headers[.xAccountPolicyObjectCount] = String(stats.objects)
+            headers[.xAccountPolicyBytesUsed] = String(stats.bytes)
         }
         for (key, value) in Metadata(json: stats.record?.metadata ?? "{}") {
             if let name = HTTPField.Name(key) { headers[name] = value }
@@ -130,12 +130,12 @@ extension ObjectAPI {
 
     func containerRecord(_ target: Target) throws -> ContainerRecord? {
         try store.read { db in
-            try ContainerRecord.fetchOne(db, key: ["account": target.account, "name": target.container!])
+            try ContainerRecord.fetchOne(db, key: ["account": target.account, "name": try target.containerName()])
         }
     }
 
     func containerRequest(_ request: Request, _ target: Target, _ access: Access) async throws -> Response {
-        let name = target.container!
+        let name = try target.containerName()
         switch request.method {
         case .head, .get:
             let container = try containerRecord(target)
@@ -262,12 +262,12 @@ extension ObjectAPI {
 
     func containerHeaders(_ container: ContainerRecord, _ access: Access) -> HTTPFields {
         var headers = HTTPFields()
-        headers[HTTPField.Name("X-Container-Object-Count")!] = String(container.objectCount)
-        headers[HTTPField.Name("X-Container-Bytes-Used")!] = String(container.bytesUsed)
-        headers[HTTPField.Name("X-Timestamp")!] = Self.xTimestamp(container.createdAt)
-        headers[HTTPField.Name("X-Put-Timestamp")!] = Self.xTimestamp(container.updatedAt)
+        headers[.xContainerObjectCount] = String(container.objectCount)
+        headers[.xContainerBytesUsed] = String(container.bytesUsed)
+        headers[.xTimestamp] = Self.xTimestamp(container.createdAt)
+        headers[.xPutTimestamp] = Self.xTimestamp(container.updatedAt)
         headers[.lastModified] = Self.lastModified(container.updatedAt)
-        headers[HTTPField.Name("X-Storage-Policy")!] = "Policy-0"
+        headers[.xStoragePolicy] = "Policy-0"
         headers[.acceptRanges] = "bytes"
         for (key, value) in container.meta {
             // The ACLs are the owner's business.

@@ -127,8 +127,9 @@ extension ObjectAPI {
         }
         let etag = md5.finalize().hex
         let record = ObjectRecord(
-            account: target.account, container: target.container!, name: target.object!, file: nil, size: size,
-            etag: etag, contentType: contentType(request, name: target.object!), timestamp: clock(),
+            account: target.account, container: try target.containerName(), name: try target.objectName(), file: nil,
+            size: size,
+            etag: etag, contentType: contentType(request, name: try target.objectName()), timestamp: clock(),
             metadata: try objectMetadata(request).json, deleteAt: try deleteAt(request),
             slo: JSON.array(segments.map(\.json)).text)
         try commit(record)
@@ -201,7 +202,8 @@ extension ObjectAPI {
             throw SwiftFault(.internalServerError, "The source object's data is missing.")
         }
         let record = ObjectRecord(
-            account: target.account, container: target.container!, name: target.object!, file: file, size: size,
+            account: target.account, container: try target.containerName(), name: try target.objectName(), file: file,
+            size: size,
             etag: etag,
             contentType: request.header("Content-Type").flatMap { $0.isEmpty ? nil : $0 } ?? original.contentType,
             timestamp: clock(), metadata: try objectMetadata(request, base: base).json, deleteAt: try deleteAt(request),
@@ -215,10 +217,10 @@ extension ObjectAPI {
         let quote = { (text: String) in
             text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? text
         }
-        response.headers[HTTPField.Name("X-Copied-From")!] = "\(quote(source.container!))/\(quote(source.object!))"
-        response.headers[HTTPField.Name("X-Copied-From-Last-Modified")!] = Self.lastModified(original.timestamp)
+        response.headers[.xCopiedFrom] = "\(quote(try source.containerName()))/\(quote(try source.objectName()))"
+        response.headers[.xCopiedFromLastModified] = Self.lastModified(original.timestamp)
         if source.account != target.account {
-            response.headers[HTTPField.Name("X-Copied-From-Account")!] = source.account
+            response.headers[.xCopiedFromAccount] = source.account
         }
         return response
     }

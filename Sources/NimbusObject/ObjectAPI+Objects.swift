@@ -13,9 +13,9 @@ extension HTTPRequest.Method {
 
 extension ObjectAPI {
     func objectRequest(_ request: Request, _ target: Target, _ access: Access) async throws -> Response {
-        guard target.object!.utf8.count <= limits.maxObjectNameLength else {
+        guard try target.objectName().utf8.count <= limits.maxObjectNameLength else {
             throw SwiftFault.badRequest(
-                "Object name length of \(target.object!.utf8.count) longer than \(limits.maxObjectNameLength)")
+                "Object name length of \(try target.objectName().utf8.count) longer than \(limits.maxObjectNameLength)")
         }
         switch request.method {
         case .get, .head: return try await read(request, target, access)
@@ -51,7 +51,10 @@ extension ObjectAPI {
         let now = clock() / 1_000_000
         return try store.read { db in
             try ObjectRecord.fetchOne(
-                db, key: ["account": target.account, "container": target.container!, "name": target.object!])
+                db,
+                key: [
+                    "account": target.account, "container": try target.containerName(), "name": try target.objectName(),
+                ])
         }.flatMap { object in object.deleteAt.map { $0 > now } ?? true ? object : nil }
     }
 
@@ -152,13 +155,13 @@ extension ObjectAPI {
         headers[.contentType] = object.contentType
         headers[.eTag] = object.etag
         headers[.lastModified] = Self.lastModified(object.timestamp)
-        headers[HTTPField.Name("X-Timestamp")!] = Self.xTimestamp(object.timestamp)
+        headers[.xTimestamp] = Self.xTimestamp(object.timestamp)
         headers[.acceptRanges] = "bytes"
         for (key, value) in object.meta {
             if let name = HTTPField.Name(key) { headers[name] = value }
         }
-        if let deleteAt = object.deleteAt { headers[HTTPField.Name("X-Delete-At")!] = String(deleteAt) }
-        if object.slo != nil { headers[HTTPField.Name("X-Static-Large-Object")!] = "True" }
+        if let deleteAt = object.deleteAt { headers[.xDeleteAt] = String(deleteAt) }
+        if object.slo != nil { headers[.xStaticLargeObject] = "True" }
         return headers
     }
 
@@ -329,8 +332,9 @@ extension ObjectAPI {
         }
         let file = try await place(temporary, size: size)
         let record = ObjectRecord(
-            account: target.account, container: target.container!, name: target.object!, file: file, size: size,
-            etag: etag, contentType: contentType(request, name: target.object!), timestamp: clock(),
+            account: target.account, container: try target.containerName(), name: try target.objectName(), file: file,
+            size: size,
+            etag: etag, contentType: contentType(request, name: try target.objectName()), timestamp: clock(),
             metadata: metadata.json, deleteAt: deleteAt, slo: nil)
         try commit(record)
         return created(record, etag: etag)
@@ -358,7 +362,7 @@ extension ObjectAPI {
         var headers = HTTPFields()
         headers[.eTag] = etag
         headers[.lastModified] = Self.lastModified(record.timestamp)
-        headers[HTTPField.Name("X-Timestamp")!] = Self.xTimestamp(record.timestamp)
+        headers[.xTimestamp] = Self.xTimestamp(record.timestamp)
         return Self.answer(.created, headers: headers)
     }
 
@@ -366,7 +370,10 @@ extension ObjectAPI {
     func checkQuotas(_ target: Target, adding size: Int64) throws {
         try store.read { db in
             let exists = try ObjectRecord.exists(
-                db, key: ["account": target.account, "container": target.container!, "name": target.object!])
+                db,
+                key: [
+                    "account": target.account, "container": try target.containerName(), "name": try target.objectName(),
+                ])
             try checkQuotas(db, target, adding: size, isNew: !exists)
         }
     }
@@ -374,7 +381,7 @@ extension ObjectAPI {
     func checkQuotas(_ db: Database, _ target: Target, adding size: Int64, isNew: Bool) throws {
         guard
             let container = try ContainerRecord.fetchOne(
-                db, key: ["account": target.account, "name": target.container!])
+                db, key: ["account": target.account, "name": try target.containerName()])
         else { throw SwiftFault.notFound }
         let meta = container.meta
         if let quota = meta["X-Container-Meta-Quota-Bytes"].flatMap({ Int64($0) }), container.bytesUsed + size > quota {
@@ -445,7 +452,11 @@ extension ObjectAPI {
         try store.write { db in
             guard
                 var object = try ObjectRecord.fetchOne(
-                    db, key: ["account": target.account, "container": target.container!, "name": target.object!]),
+                    db,
+                    key: [
+                        "account": target.account, "container": try target.containerName(),
+                        "name": try target.objectName(),
+                    ]),
                 object.deleteAt.map({ $0 > now / 1_000_000 }) ?? true
             else { throw SwiftFault.notFound }
             // A POST replaces the user metadata as a whole.
@@ -498,14 +509,18 @@ extension ObjectAPI {
         let removed = try store.write { db -> ObjectRecord? in
             guard
                 let object = try ObjectRecord.fetchOne(
-                    db, key: ["account": target.account, "container": target.container!, "name": target.object!])
+                    db,
+                    key: [
+                        "account": target.account, "container": try target.containerName(),
+                        "name": try target.objectName(),
+                    ])
             else { return nil }
             try object.delete(db)
             try db.execute(
                 sql: """
                     UPDATE container SET object_count = object_count - 1, bytes_used = bytes_used - ?, updated_at = ?
                     WHERE account = ? AND name = ?
-                    """, arguments: [object.size, clock(), target.account, target.container!])
+                    """, arguments: [object.size, clock(), target.account, try target.containerName()])
             return object
         }
         if let file = removed?.file { unlink(objectPath(file)) }

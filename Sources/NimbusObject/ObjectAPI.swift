@@ -61,6 +61,18 @@ public struct ObjectAPI: Sendable {
         var object: String?
 
         var project: String { String(account.dropFirst(5)) }
+
+        /// The container's name, on a path that has one (the routes only call this there).
+        func containerName() throws -> String {
+            guard let container else { throw SwiftFault.notFound }
+            return container
+        }
+
+        /// The object's name, on a path that has one.
+        func objectName() throws -> String {
+            guard let object else { throw SwiftFault.notFound }
+            return object
+        }
     }
 
     static func target(_ path: String) throws -> Target {

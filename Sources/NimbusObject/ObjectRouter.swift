@@ -29,8 +29,8 @@ struct TransactionMiddleware: RouterMiddleware {
     {
         var response = try await next(request, context)
         let id = Self.newID()
-        response.headers[HTTPField.Name("X-Trans-Id")!] = id
-        response.headers[HTTPField.Name("X-Openstack-Request-Id")!] = id
+        response.headers[.xTransID] = id
+        response.headers[.xOpenStackRequestID] = id
         if response.headers[.contentType] == nil { response.headers[.contentType] = "text/html; charset=UTF-8" }
         return response
     }

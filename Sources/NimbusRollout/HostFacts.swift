@@ -176,8 +176,9 @@ public enum FactsProbe {
         var current: String?
         for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("@@") {
-                current = String(line.dropFirst(2))
-                sections[current!] = []
+                let name = String(line.dropFirst(2))
+                current = name
+                sections[name] = []
             } else if let current {
                 sections[current, default: []].append(line)
             }

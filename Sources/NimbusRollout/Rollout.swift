@@ -150,7 +150,9 @@ final class Board: @unchecked Sendable {
 
     func isDone(_ id: String) -> Bool { condition.withLock { outcomes[id]?.satisfiesDependents ?? false } }
 
-    func report(for host: String) -> HostReport { condition.withLock { reports[host]! } }
+    func report(for host: String) -> HostReport {
+        condition.withLock { reports[host] } ?? HostReport(host: host, steps: [])
+    }
 }
 
 /// One host's part of a run.

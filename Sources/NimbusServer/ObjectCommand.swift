@@ -42,33 +42,3 @@ struct ObjectCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// `/etc/nimbus/object.conf`, read once at start.
-struct ObjectServiceConfig {
-    var host: String
-    var port: Int
-    var stateDirectory: String
-    var identityURL: String
-    var maxFileSize: Int64
-
-    static func load(path: String) throws -> ObjectServiceConfig {
-        let config = try ServiceConfig.load(path: path)
-        let bind = try config.endpoint("DEFAULT", "bind", default: "0.0.0.0:8080")
-        let identityURL = try config.identityURL()
-        let maxFileSize = try config.int("swift", "max_file_size", default: 5 << 30)
-        return ObjectServiceConfig(
-            host: bind.host, port: bind.port,
-            stateDirectory: config.string("DEFAULT", "state_dir", default: "/var/lib/nimbus/object"),
-            identityURL: identityURL, maxFileSize: Int64(maxFileSize))
-    }
-
-    func open() throws -> ObjectAPI {
-        try FileManager.default.createDirectory(
-            atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        var limits = ObjectAPI.Limits()
-        limits.maxFileSize = maxFileSize
-        return try ObjectAPI(
-            store: try ObjectStore(path: stateDirectory + "/object.sqlite"),
-            validator: try TokenValidator(identityURL: identityURL), dataDirectory: stateDirectory, limits: limits)
-    }
-}

@@ -9,6 +9,8 @@ import Synchronization
 /// The request context every Nimbus service uses.
 public struct ServiceContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The microversion `MicroversionMiddleware` negotiated (nil for unversioned APIs).
+    public var microversion: Microversion?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
