@@ -147,6 +147,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The network service (Neutron v2.0): IPAM, the API, and what its agents apply.
+        .target(
+            name: "NimbusNetwork",
+            dependencies: ["NimbusModel"],
+            swiftSettings: strict
+        ),
         // What every host agent stands on: the channel to its API (list + watch,
         // heartbeats), reconcilers, back-off.
         .target(
@@ -222,6 +228,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusNetworkTests",
+            dependencies: ["NimbusNetwork"],
             swiftSettings: strict
         ),
         .testTarget(

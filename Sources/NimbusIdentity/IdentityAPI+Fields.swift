@@ -54,14 +54,14 @@ extension IdentityAPI {
     /// Keeps the items whose query-filtered fields match: `?name=`, `?enabled=`, … Filters
     /// a collection does not know are ignored, as Keystone does.
     func filter<T>(_ items: [T], _ request: Request, _ fields: [String: (T) -> String?]) -> [T] {
+        // Keystone filters on exact values; parameters it does not know are ignored.
+        let query = ListQuery(request)
         var result = items
         for (name, field) in fields {
-            guard let wanted = request.query(name) else { continue }
-            result = result.filter { item in
-                guard let value = field(item) else { return false }
-                if name == "enabled" { return value == String(["true", "1", "yes"].contains(wanted.lowercased())) }
-                return value == wanted
-            }
+            guard let wanted = query.value(name) else { continue }
+            // `enabled=` anything but a true word means disabled, as Keystone reads it.
+            let expected = name == "enabled" ? String((query.bool(name) ?? nil) ?? false) : wanted
+            result = result.filter { NameMatch.exact.matches(field($0), expected) }
         }
         return result
     }

@@ -57,7 +57,7 @@ extension IdentityAPI {
 
     /// The caller of a request, from `X-Auth-Token`; 401 when there is none that holds.
     func caller(_ request: Request, snapshot: IdentitySnapshot) throws -> Validated {
-        guard let token = request.header("X-Auth-Token"), let caller = validate(token, snapshot: snapshot) else {
+        guard let token = request.headers[.xAuthToken], let caller = validate(token, snapshot: snapshot) else {
             throw IdentityFault.unauthorized(base(request))
         }
         return caller
@@ -234,7 +234,7 @@ extension IdentityAPI {
 
     func subject(_ request: Request, snapshot: IdentitySnapshot) throws -> Validated {
         let caller = try caller(request, snapshot: snapshot)
-        guard let token = request.header("X-Subject-Token") else {
+        guard let token = request.headers[.xSubjectToken] else {
             throw IdentityFault.badRequest("X-Subject-Token is required.")
         }
         guard let subject = validate(token, snapshot: snapshot) else {
@@ -250,7 +250,7 @@ extension IdentityAPI {
         let snapshot = store.snapshot
         let subject = try subject(request, snapshot: snapshot)
         var headers: HTTPFields = [:]
-        headers[.xSubjectToken] = request.header("X-Subject-Token")
+        headers[.xSubjectToken] = request.headers[.xSubjectToken]
         guard withBody else { return .empty(.ok, headers: headers) }
         let withCatalog = request.query("nocatalog") == nil
         return .json(render(subject, snapshot: snapshot, catalog: withCatalog), headers: headers)

@@ -60,7 +60,7 @@ public struct ImageAPI: Sendable {
 
     /// The caller of a request, from `X-Auth-Token`; 401 without a valid one.
     func caller(_ request: Request) async throws -> Caller {
-        guard let token = request.header("X-Auth-Token"), !token.isEmpty else {
+        guard let token = request.headers[.xAuthToken], !token.isEmpty else {
             throw GlanceFault.unauthorized(identityURI)
         }
         do {

@@ -146,7 +146,7 @@ public struct ObjectAPI: Sendable {
 
     func access(_ request: Request, _ target: Target) async throws -> Access {
         var access = Access(account: target.account)
-        guard let token = request.header("X-Auth-Token") ?? request.header("X-Storage-Token"), !token.isEmpty else {
+        guard let token = request.headers[.xAuthToken] ?? request.header("X-Storage-Token"), !token.isEmpty else {
             return access
         }
         do {

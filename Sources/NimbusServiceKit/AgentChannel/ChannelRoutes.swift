@@ -48,7 +48,7 @@ public struct AgentChannel: Sendable {
     }
 
     func authorize(_ request: Request) async throws {
-        guard let token = request.header("X-Auth-Token") else {
+        guard let token = request.headers[.xAuthToken] else {
             throw Fault(.unauthorized, "The request you have made requires authentication.")
         }
         let caller: Caller?
