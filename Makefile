@@ -6,7 +6,7 @@
 SWIFT      ?= swift
 APT_STAMP  := .build/.apt-stamp
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv qemu-utils wrk
+APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv qemu-utils wrk rsync nftables dnsmasq-base conntrack iputils-arping busybox
 # The tools the deploy benchmark compares against, from PyPI into .venv.
 BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
 # Real Keystone, the identity benchmark's anchor, in a venv of its own (.venv-keystone).
@@ -43,6 +43,7 @@ release: deps
 
 server: deps
 	$(SWIFT) build --scratch-path .build-server -c release --static-swift-stdlib --product nimbus-server -Xlinker -s
+	$(SWIFT) build --scratch-path .build-server -c release --static-swift-stdlib --product nimbus-agent -Xlinker -s
 
 clients:
 	@[ -x .venv/bin/openstack ] && [ -x .venv/bin/swift ] || { [ -x .venv/bin/python ] || python3 -m venv .venv; .venv/bin/pip install -q $(CLIENT_PYPI); }

@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "nimbus", targets: ["nimbus"]),
         .executable(name: "nimbus-server", targets: ["nimbus-server"]),
+        .executable(name: "nimbus-agent", targets: ["nimbus-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -150,7 +151,22 @@ let package = Package(
         // The network service (Neutron v2.0): IPAM, the API, and what its agents apply.
         .target(
             name: "NimbusNetwork",
-            dependencies: ["NimbusModel"],
+            dependencies: [
+                "NimbusModel", "NimbusServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        // The network agents' dataplane: what the L2, DHCP and L3 agents make of the network
+        // service's desired state on a host (bridges, VXLAN, dnsmasq, namespaces, nftables).
+        .target(
+            name: "NimbusNetworkAgent",
+            dependencies: [
+                "NimbusAgentKit", "NimbusServiceKit", "NimbusSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // What every host agent stands on: the channel to its API (list + watch,
@@ -169,7 +185,8 @@ let package = Package(
         .target(
             name: "NimbusServer",
             dependencies: [
-                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusModel", "NimbusManifest",
+                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusNetwork", "NimbusModel",
+                "NimbusManifest",
                 "NimbusSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -177,10 +194,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The host agents' commands: configuration, login, follower, heartbeats.
+        .target(
+            name: "NimbusAgentCLI",
+            dependencies: [
+                "NimbusAgentKit", "NimbusNetworkAgent", "NimbusServiceKit", "NimbusSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // Layer 5: executables only parse arguments and call libraries.
         .executableTarget(
             name: "nimbus",
             dependencies: ["NimbusCLI"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "nimbus-agent",
+            dependencies: ["NimbusAgentCLI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -232,7 +265,15 @@ let package = Package(
         ),
         .testTarget(
             name: "NimbusNetworkTests",
-            dependencies: ["NimbusNetwork"],
+            dependencies: [
+                "NimbusNetwork", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusNetworkAgentTests",
+            dependencies: ["NimbusNetworkAgent", "NimbusAgentKit", "NimbusServiceKit", "NimbusSystem"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -105,9 +105,10 @@ public struct ChannelClient: Sendable {
 
     /// A heartbeat with the statuses of the resources this agent applied.
     public func heartbeat(
-        type: String, host: String, startedAt: Date, revision: Int64, statuses: [ResourceStatus]
+        type: String, host: String, startedAt: Date, revision: Int64, statuses: [ResourceStatus],
+        configuration: JSON? = nil
     ) async throws(Failure) {
-        let body: JSON = [
+        var body: JSON = [
             "started_at": .string(Timestamp.utc(Int64(startedAt.timeIntervalSince1970)) + "Z"),
             "revision": .int(revision),
             "statuses": .array(
@@ -118,6 +119,10 @@ public struct ChannelClient: Sendable {
                     ]
                 }),
         ]
+        if let configuration, case .object(var members) = body {
+            members.append(("configuration", configuration))
+            body = .object(members)
+        }
         let reply = try await send(api, .PUT, "/agent/v1/agents/\(type)/\(host)", body: body)
         try Self.check(reply)
     }

@@ -12,6 +12,36 @@ public protocol Reconciler: Sendable {
     func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus]
     /// One change (`body` nil: deleted); its status, nil when deleted.
     func apply(_ item: ChangeLog.Item) async -> ResourceStatus?
+    /// Every status the agent can report now, for agents whose resources change state
+    /// without a change on the channel (a port turns ACTIVE when its tap appears); nil:
+    /// the statuses `resync` and `apply` returned.
+    func currentStatuses() async -> [ResourceStatus]?
+    /// Looks at the host again between changes (a tap that appeared, a dnsmasq that died);
+    /// `ReconcilerPoller` calls it every `pollInterval`.
+    func poll() async
+    /// How often `poll` runs; nil: never.
+    var pollInterval: Duration? { get }
+}
+
+extension Reconciler {
+    public func currentStatuses() async -> [ResourceStatus]? { nil }
+    public func poll() async {}
+    public var pollInterval: Duration? { nil }
+}
+
+/// Runs a reconciler's `poll` every `pollInterval` beside the follower, until SIGTERM.
+public struct ReconcilerPoller: Service {
+    let reconciler: any Reconciler
+
+    public init(reconciler: any Reconciler) { self.reconciler = reconciler }
+
+    public func run() async throws {
+        guard let interval = reconciler.pollInterval else { return }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return }
+            await reconciler.poll()
+        }
+    }
 }
 
 /// Retry delays: doubling from `initial` to `maximum`, with up to a quarter of jitter, back
@@ -131,6 +161,14 @@ public final class ChannelFollower: Service, Sendable {
     public var statuses: [ResourceStatus] {
         shared.withLock { $0.statuses.values.sorted { ($0.kind, $0.id) < ($1.kind, $1.id) } }
     }
+
+    /// What the reconciler reports now, or the per-item statuses.
+    public func currentStatuses() async -> [ResourceStatus] {
+        if let statuses = await reconciler.currentStatuses() {
+            return statuses.sorted { ($0.kind, $0.id) < ($1.kind, $1.id) }
+        }
+        return statuses
+    }
     /// How many full lists it made (tests).
     public var listCount: Int { shared.withLock { $0.listed } }
 
@@ -219,12 +257,16 @@ public struct HeartbeatService: Service {
     let host: String
     let interval: Duration
     let logger: Logger
+    let configuration: JSON?
     let startedAt = Date()
 
+    /// - Parameter configuration: what the agent says of itself (Neutron's
+    ///   `configurations`), published to the other agents when it changes.
     public init(
         client: ChannelClient, follower: ChannelFollower, type: String, host: String, interval: Duration = .seconds(10),
-        logger: Logger
+        configuration: JSON? = nil, logger: Logger
     ) {
+        self.configuration = configuration
         self.client = client
         self.follower = follower
         self.type = type
@@ -238,7 +280,7 @@ public struct HeartbeatService: Service {
             do {
                 try await client.heartbeat(
                     type: type, host: host, startedAt: startedAt, revision: follower.revision,
-                    statuses: follower.statuses)
+                    statuses: await follower.currentStatuses(), configuration: configuration)
             } catch {
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }

@@ -112,7 +112,7 @@ struct StepBuilder {
 
     func packageUnion() -> [String: [String]] {
         var union: [String: [String]] = [:]
-        for service in services {
+        for service in services where !service.planned {
             for (family, names) in service.packages {
                 for name in names where !union[family, default: []].contains(name) {
                     union[family, default: []].append(name)

@@ -127,6 +127,10 @@ public struct PhaseScript: Sendable {
                 rm -f "$w" "$w.b"
 
                 """
+        case .familyPackages(let byFamily):
+            let names = byFamily[packageManager == .apt ? "debian" : "rhel"] ?? []
+            guard !names.isEmpty else { return "nimbus_result \(id) unchanged \"no packages for this OS family\"\n" }
+            return body(ResourceStep(step.id, .packages(names)), index: index)
         case .packages(let names):
             let list = names.map(Self.quote).joined(separator: " ")
             let (query, install) =

@@ -9,6 +9,9 @@ public enum Resource: Sendable, Equatable {
     case block(path: String, marker: String, content: String)
     /// Distribution packages, installed with apt-get or dnf when missing.
     case packages([String])
+    /// Packages named per OS family (`debian`, `rhel`): the host's family's list, as
+    /// `packages`.
+    case familyPackages([String: [String]])
     /// A systemd unit's wanted state. `restartOn`: ids of resources whose change restarts it.
     case service(name: String, enabled: Bool, running: Bool, restartOn: [String] = [])
     /// A kernel parameter, set now (persist it with a `.file` in /etc/sysctl.d).

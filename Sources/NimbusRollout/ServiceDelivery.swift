@@ -68,7 +68,7 @@ public struct ServiceDelivery: Sendable {
         case .prepare:
             return .notYet("a preparation step")
         case .packages:
-            return .notYet("packages for the compute, network and storage services arrive with those services")
+            return .resources(Self.packages(step.packages ?? [:]))
         case .install where step.service == nil:
             guard let binary = ServiceEntry.Binary.allCases.first(where: { step.name == "install.\($0.rawValue)" })
             else { return .notYet("not a step this version knows") }
@@ -134,6 +134,12 @@ public struct ServiceDelivery: Sendable {
                 answers.password($0)
             } ?? "",
             "installed": Dictionary(uniqueKeysWithValues: placement.keys.filter(installs).map { ($0, true) }),
+            // The services this host runs, and the address of each service in the cloud
+            // (an agent's API: `http://{{service_hosts.network}}:9696`).
+            "on_host": Dictionary(
+                uniqueKeysWithValues: placement.filter { $0.value.contains(host) }.map { ($0.key, true) }),
+            "service_hosts": Dictionary(
+                uniqueKeysWithValues: placement.compactMap { name, hosts in hosts.first.map { (name, $0) } }),
         ]
         for (name, source) in entry.values {
             guard let key = KeyCatalogue.definition(named: source.key) else {
@@ -160,6 +166,14 @@ public struct ServiceDelivery: Sendable {
         } catch {
             throw Failure(description: error.description)
         }
+    }
+
+    // MARK: Packages
+
+    /// The host's packages for its services, by the package manager it has (`apt-get` on
+    /// Debian, `dnf` on RHEL); nothing when all are installed.
+    static func packages(_ byFamily: [String: [String]]) -> PreparedStep {
+        PreparedStep(resources: [ResourceStep("packages", .familyPackages(byFamily.mapValues { $0.sorted() }))])
     }
 
     // MARK: Install

@@ -7,7 +7,7 @@ public struct ServerCommand: AsyncParsableCommand {
         abstract: "Nimbus's bundled OpenStack-compatible services, one subcommand each.",
         version: "nimbus-server 0.5",
         subcommands: [
-            IdentityCommand.self, ImageCommand.self, ObjectCommand.self, HealthCommand.self,
+            IdentityCommand.self, ImageCommand.self, ObjectCommand.self, NetworkCommand.self, HealthCommand.self,
         ]
     )
 

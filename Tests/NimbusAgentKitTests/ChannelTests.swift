@@ -223,6 +223,30 @@ struct ChannelTests {
         #expect(try rig.registry.agents().first?.alive == true)
     }
 
+    @Test("An agent's configuration is published to the others when it changes, and withdrawn when it is removed")
+    func configurations() throws {
+        let rig = try ChannelRig()
+        let configuration: JSON = ["tunneling_ip": "10.0.0.11"]
+        #expect(
+            try rig.registry.heartbeat(
+                host: "cmp1", type: "linuxbridge", startedAt: Date(), revision: 0, statuses: [],
+                configuration: configuration))
+        // The same again publishes nothing; no configuration keeps the last one.
+        #expect(
+            !(try rig.registry.heartbeat(
+                host: "cmp1", type: "linuxbridge", startedAt: Date(), revision: 0, statuses: [],
+                configuration: configuration)))
+        #expect(
+            !(try rig.registry.heartbeat(
+                host: "cmp1", type: "linuxbridge", startedAt: Date(), revision: 0, statuses: [])))
+        let (_, items) = try rig.log.list(kind: AgentRegistry.agentKind)
+        #expect(items.map(\.id) == ["linuxbridge/cmp1"])
+        #expect(items.first?.body?["configuration"]?["tunneling_ip"]?.string == "10.0.0.11")
+        #expect(try rig.registry.agents().first?.configuration == configuration)
+        #expect(try rig.registry.remove(host: "cmp1", type: "linuxbridge"))
+        #expect(try rig.log.list(kind: AgentRegistry.agentKind).items.isEmpty)
+    }
+
     @Test("Only an admin (the agents' service users) may use the channel")
     func policy() async throws {
         let rig = try ChannelRig()

@@ -23,6 +23,10 @@ func describe(_ resources: [ResourceStep]) -> String {
             out += "[\(resource.id)] block \(marker) in \(path)\n\(content)\n--\n"
         case .packages(let names):
             out += "[\(resource.id)] packages \(names.joined(separator: " "))\n"
+        case .familyPackages(let byFamily):
+            for family in byFamily.keys.sorted() {
+                out += "[\(resource.id)] packages (\(family)) \(byFamily[family, default: []].joined(separator: " "))\n"
+            }
         case .service(let name, let enabled, let running, let restartOn):
             out +=
                 "[\(resource.id)] service \(name) enabled=\(enabled) running=\(running) restart-on=\(restartOn.joined(separator: ","))\n"

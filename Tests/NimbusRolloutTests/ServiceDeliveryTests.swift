@@ -15,12 +15,18 @@ struct ServiceDeliveryTests {
         let root = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
         let templates = root.appendingPathComponent("templates")
         var texts: [String: String] = [:]
-        for name in ["identity.conf", "image.conf", "object.conf", "nimbus-api.service", "nimbus-agent.service"] {
+        for name in [
+            "identity.conf", "image.conf", "object.conf", "network.conf", "network-agent.conf", "network-gateway.conf",
+            "nimbus-api.service", "nimbus-agent.service",
+        ] {
             texts[name] = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
         }
         let manifest = try ServiceManifest.load(path: root.appendingPathComponent("roles/services.yaml").path)
         let delivery = ServiceDelivery(
-            binaries: [.server: .init(data: Data("binary".utf8), sha256: "ab12")], templates: texts,
+            binaries: [
+                .server: .init(data: Data("binary".utf8), sha256: "ab12"),
+                .agent: .init(data: Data("agent".utf8), sha256: "cd34"),
+            ], templates: texts,
             manifest: manifest, manifestText: manifest.source, answers: base.answers,
             placement: ServiceDelivery.placement(of: base.plan))
         return (delivery, base.plan)
@@ -38,8 +44,8 @@ struct ServiceDeliveryTests {
             }
         }
         #expect(text.contains("== install.nimbus-server: upload nimbus-server"))
-        // No agent is carried out yet, so no host gets nimbus-agent.
-        #expect(!text.contains("install.nimbus-agent"))
+        // The network agents are carried out: the network and compute hosts get nimbus-agent.
+        #expect(text.contains("== install.nimbus-agent: upload nimbus-agent"))
         #expect(text.contains("[install.identity/config] file /etc/nimbus/identity.conf 0640 root:nimbus-identity"))
         #expect(text.contains("[install.identity/user] run: useradd --system --user-group"))
         #expect(text.contains("[install.identity/manifest] file /etc/nimbus/services.yaml 0644 root:root"))
@@ -72,8 +78,7 @@ struct ServiceDeliveryTests {
         // The image service's own user, for object storage (which this layout installs).
         #expect(text.contains("backend = file"))
         #expect(text.contains("user = glance\npassword = \(delivery.answers.password(.glanceServicePassword))\n"))
-        #expect(
-            text.contains("\"service_users\": {\"glance\": \"\(delivery.answers.password(.glanceServicePassword))\"}"))
+        #expect(text.contains("\"glance\": \"\(delivery.answers.password(.glanceServicePassword))\""))
         #expect(text.contains("check: /usr/local/bin/nimbus-server health image --wait 30"))
         #expect(text.contains("== install.compute: skipped"))
         // Object storage goes to the storage host of the four-node layout.
@@ -98,9 +103,34 @@ struct ServiceDeliveryTests {
         noObject.placement["object"] = nil
         let plain = try noObject.template("image.conf", noObject.values(for: image, on: "10.0.0.1"))
         #expect(plain.contains("backend = file\n") && plain.contains("user = \n"))
-        #expect(noObject.bootstrapJSON().contains("\"service_users\": {\"glance\""))
+        #expect(noObject.bootstrapJSON().contains("\"glance\": \""))
         noObject.placement["image"] = nil
-        #expect(noObject.bootstrapJSON().contains("\"service_users\": {}"))
+        #expect(!noObject.bootstrapJSON().contains("\"glance\": \""))
+    }
+
+    @Test(
+        "The network API and its agents' configurations: VNI ranges and bridges, the API and login, which host serves every network"
+    )
+    func networkConfigs() throws {
+        let (delivery, _) = try delivery()
+        let manifest = delivery.manifest
+        let api = try #require(manifest["network"])
+        let config = try delivery.template("network.conf", delivery.values(for: api, on: "10.0.0.1"))
+        #expect(config.contains("bind = 10.0.0.1:9696\n") && config.contains("vni_ranges = 10:100\n"))
+        #expect(config.contains("bridge_mappings = extnet:br-ex\n"))
+        let agent = try #require(manifest["network-agent"])
+        let compute = try delivery.template("network-agent.conf", delivery.values(for: agent, on: "10.0.0.3"))
+        #expect(compute.contains("api_url = http://10.0.0.1:9696\n") && compute.contains("user = neutron\n"))
+        #expect(compute.contains("tunnel_ip = 10.0.0.3\n") && compute.contains("serves_all_networks = false\n"))
+        #expect(!compute.contains("password = \n"))
+        let networkHost = try delivery.template("network-agent.conf", delivery.values(for: agent, on: "10.0.0.2"))
+        #expect(networkHost.contains("serves_all_networks = true\n"))
+        let gateway = try #require(manifest["network-gateway"])
+        let unit = try delivery.template("nimbus-agent.service", delivery.values(for: gateway, on: "10.0.0.2"))
+        #expect(
+            unit.contains(
+                "ExecStart=/usr/local/bin/nimbus-agent network-gateway --config /etc/nimbus/network-gateway.conf"))
+        #expect(unit.contains("CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN"))
     }
 
     @Test("A template naming a value nobody gives is an error, not an empty string; nothing is HTML-escaped")
@@ -158,6 +188,10 @@ struct ServiceDeliveryTests {
         #expect(outcomes["register.identity"] == .unchanged)
         #expect(outcomes["install.image"] == .unchanged)
         #expect(outcomes["install.compute"] == .skipped)
+        #expect(outcomes["install.network"] == .unchanged)
+        let network = summary.hosts.first { $0.host == "10.0.0.2" }
+        #expect(network?.steps.first { $0.step == "install.nimbus-agent" }?.outcome == .changed)
+        #expect(network?.steps.first { $0.step == "install.network-gateway" }?.outcome == .unchanged)
         let storage = summary.hosts.first { $0.host == "10.0.0.4" }
         #expect(storage?.steps.first { $0.step == "install.object" }?.outcome == .unchanged)
         #expect(storage?.steps.first { $0.step == "health.object" }?.outcome == .unchanged)

@@ -15,6 +15,8 @@ public final class AgentRegistry: Sendable {
         /// The channel revision it had applied at its last heartbeat.
         public var revision: Int64
         public var alive: Bool
+        /// What the agent said of itself in its last heartbeat (`{}` when nothing).
+        public var configuration: JSON = [:]
     }
 
     /// A resource's state as an agent reported it (`active`, `error`, …).
@@ -45,13 +47,22 @@ public final class AgentRegistry: Sendable {
         self.now = now
     }
 
-    /// Records a heartbeat and the statuses it carries (`kind`/`id` → status).
+    /// The kind under which agents' configurations are published on the channel (id
+    /// `type/host`), so an agent learns its peers (the L2 agents' tunnel addresses).
+    public static let agentKind = "agent"
+
+    /// Records a heartbeat and the statuses it carries (`kind`/`id` → status). A changed
+    /// `configuration` is published as item `agent`/`type/host`; the answer says whether
+    /// it was (the caller then wakes the watchers with `ChangeLog.committed()`).
+    @discardableResult
     public func heartbeat(
         host: String, type: String, startedAt: Date, revision: Int64,
-        statuses: [(kind: String, id: String, state: String, detail: String)]
-    ) throws {
+        statuses: [(kind: String, id: String, state: String, detail: String)], configuration: JSON? = nil
+    ) throws -> Bool {
         let time = now().timeIntervalSince1970
-        try database.write { db in
+        return try database.write { db in
+            let before = try String.fetchOne(
+                db, sql: "SELECT configuration FROM channel_agent WHERE host = ? AND type = ?", arguments: [host, type])
             try db.execute(
                 sql: """
                     INSERT INTO channel_agent (host, type, started_at, heartbeat_at, revision) VALUES (?, ?, ?, ?, ?)
@@ -72,6 +83,14 @@ public final class AgentRegistry: Sendable {
                     DELETE FROM channel_status WHERE NOT EXISTS (SELECT 1 FROM channel_resource r
                         WHERE r.kind = channel_status.kind AND r.id = channel_status.id AND r.body IS NOT NULL)
                     """)
+            guard let configuration, configuration.text != before else { return false }
+            try db.execute(
+                sql: "UPDATE channel_agent SET configuration = ? WHERE host = ? AND type = ?",
+                arguments: [configuration.text, host, type])
+            try ChangeLog.put(
+                db, kind: Self.agentKind, id: "\(type)/\(host)",
+                body: ["host": .string(host), "type": .string(type), "configuration": configuration])
+            return true
         }
     }
 
@@ -80,24 +99,41 @@ public final class AgentRegistry: Sendable {
         return try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM channel_agent ORDER BY type, host").map { row in
                 let heartbeat: Double = row["heartbeat_at"]
+                let text: String = row["configuration"]
                 return Agent(
                     host: row["host"], type: row["type"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
                     heartbeatAt: Date(timeIntervalSince1970: heartbeat), revision: row["revision"],
-                    alive: heartbeat >= limit)
+                    alive: heartbeat >= limit, configuration: (try? JSON.parse(Array(text.utf8))) ?? [:])
             }
         }
     }
 
     /// What the agents reported of `kind`/`id`.
     public func statuses(kind: String, id: String) throws -> [Status] {
+        try statuses(kind: kind, id: Optional(id)).map(\.status)
+    }
+
+    /// What the agents reported of every resource of `kind` (or of one, `id`): each
+    /// status with the resource's id.
+    public func statuses(kind: String, id: String?) throws -> [(id: String, status: Status)] {
         try database.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM channel_status WHERE kind = ? AND id = ? ORDER BY host, type",
-                arguments: [kind, id]
-            ).map {
-                Status(
-                    host: $0["host"], type: $0["type"], state: $0["state"], detail: $0["detail"],
-                    revision: $0["revision"])
+            let rows =
+                if let id {
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM channel_status WHERE kind = ? AND id = ? ORDER BY host, type",
+                        arguments: [kind, id])
+                } else {
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM channel_status WHERE kind = ? ORDER BY id, host, type",
+                        arguments: [kind])
+                }
+            return rows.map { row in
+                (
+                    row["id"],
+                    Status(
+                        host: row["host"], type: row["type"], state: row["state"], detail: row["detail"],
+                        revision: row["revision"])
+                )
             }
         }
     }
@@ -107,7 +143,9 @@ public final class AgentRegistry: Sendable {
         try database.write { db in
             try db.execute(sql: "DELETE FROM channel_status WHERE host = ? AND type = ?", arguments: [host, type])
             try db.execute(sql: "DELETE FROM channel_agent WHERE host = ? AND type = ?", arguments: [host, type])
-            return db.changesCount > 0
+            let removed = db.changesCount > 0
+            try ChangeLog.delete(db, kind: Self.agentKind, id: "\(type)/\(host)")
+            return removed
         }
     }
 }

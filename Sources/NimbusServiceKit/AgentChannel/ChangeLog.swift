@@ -53,6 +53,11 @@ public final class ChangeLog: Sendable {
                         PRIMARY KEY (kind, id, host, type));
                     """)
         }
+        // What an agent says of itself (Neutron's `configurations`: its tunnel address, the
+        // bridges it serves): kept with the agent and published to the other agents.
+        migrator.registerMigration("channel-v2-configuration") { db in
+            try db.execute(sql: "ALTER TABLE channel_agent ADD COLUMN configuration TEXT NOT NULL DEFAULT '{}'")
+        }
     }
 
     public init(database: any DatabaseWriter) throws {

@@ -111,9 +111,16 @@ public struct AgentChannel: Sendable {
             let started = body["started_at"]?.string.flatMap(Timestamp.seconds).map {
                 Date(timeIntervalSince1970: Double($0))
             }
-            try registry.heartbeat(
+            let configuration = body["configuration"]
+            if let configuration, configuration.members == nil {
+                throw Fault(.badRequest, "The configuration must be a JSON object.")
+            }
+            if try registry.heartbeat(
                 host: host, type: type, startedAt: started ?? Date(), revision: body["revision"]?.int ?? 0,
-                statuses: statuses)
+                statuses: statuses, configuration: configuration)
+            {
+                log.committed()
+            }
             return .empty()
         }
         group.get("agents") { request, _ -> Response in
@@ -123,7 +130,7 @@ public struct AgentChannel: Sendable {
                     "host": .string(agent.host), "type": .string(agent.type), "alive": .bool(agent.alive),
                     "heartbeat_at": .string(Timestamp.utc(Int64(agent.heartbeatAt.timeIntervalSince1970)) + "Z"),
                     "started_at": .string(Timestamp.utc(Int64(agent.startedAt.timeIntervalSince1970)) + "Z"),
-                    "revision": .int(agent.revision),
+                    "revision": .int(agent.revision), "configuration": agent.configuration,
                 ]
             }
             return .json(["agents": .array(agents)])

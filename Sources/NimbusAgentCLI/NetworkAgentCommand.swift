@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NimbusAgentKit
+import NimbusNetworkAgent
+import NimbusServiceKit
+import NimbusSystem
+import ServiceLifecycle
+
+/// `nimbus-agent network-agent`: the L2 agent (Neutron's "Linux bridge agent"): bridges,
+/// VXLAN tunnels to the other hosts, taps of the ports bound here and their security groups.
+struct NetworkAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "network-agent", abstract: "The L2 agent: bridges, VXLAN, ports and their security groups.")
+
+    @Option(name: .long, help: "The agent's configuration file.")
+    var config = "/etc/nimbus/network-agent.conf"
+
+    func run() async throws {
+        let settings = try NetworkAgentSettings.load(path: config)
+        let logger = Logger(label: "nimbus.network-agent")
+        let reconciler = L2Reconciler(config: settings.l2, logger: logger)
+        try await AgentRunner.run(
+            settings: settings, reconciler: reconciler, state: "l2-state.json",
+            heartbeats: [("linuxbridge", settings.l2.agentConfiguration)], logger: logger)
+    }
+}
+
+/// How every agent runs: log in as its service user, follow the API's channel with the
+/// reconciler (state kept in the state directory), heartbeat as each agent type it is,
+/// stop on SIGTERM.
+enum AgentRunner {
+    static func run(
+        settings: NetworkAgentSettings, reconciler: some Reconciler, state: String,
+        heartbeats: [(type: String, configuration: JSON)], logger: Logger
+    ) async throws {
+        try FileManager.default.createDirectory(
+            atPath: settings.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let login = try ServiceLogin(settings.credentials)
+        let client = try ChannelClient(apiURL: settings.apiURL, login: login)
+        let follower = ChannelFollower(
+            client: client, reconciler: reconciler, statePath: settings.stateDirectory + "/" + state, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: follower), .init(service: ReconcilerPoller(reconciler: reconciler)),
+        ]
+        for (type, configuration) in heartbeats {
+            services.append(
+                .init(
+                    service: HeartbeatService(
+                        client: client, follower: follower, type: type, host: settings.host,
+                        configuration: configuration, logger: logger)))
+        }
+        logger.info(
+            "agent starting",
+            metadata: ["host": "\(settings.host)", "api": "\(settings.apiURL)", "types": "\(heartbeats.map(\.type))"])
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

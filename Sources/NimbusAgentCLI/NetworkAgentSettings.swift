@@ -1,0 +1,57 @@
+import Foundation
+import NimbusNetworkAgent
+import NimbusServiceKit
+
+/// `/etc/nimbus/network-agent.conf` and `/etc/nimbus/network-gateway.conf`: who the agent
+/// is, the network API it follows, the identity it logs in with, and its host's L2 facts.
+struct NetworkAgentSettings: Sendable {
+    var host: String
+    var stateDirectory: String
+    var apiURL: String
+    var credentials: ServiceLogin.Credentials
+    var tunnelIP: IPv4
+    var bridgeMappings: [String: String]
+    var servesAllNetworks: Bool
+    var securityGroups: Bool
+
+    static func load(path: String) throws -> NetworkAgentSettings {
+        try NetworkAgentSettings(try ServiceConfig.load(path: path))
+    }
+
+    init(_ config: ServiceConfig) throws(ServiceConfig.Failure) {
+        let name = config.string("DEFAULT", "host", default: "")
+        host = name.isEmpty ? ProcessInfo.processInfo.hostName : name
+        stateDirectory = config.string("DEFAULT", "state_dir", default: "/var/lib/nimbus/network-agent")
+        apiURL = try config.require("channel", "api_url")
+        guard apiURL.hasPrefix("http://") else {
+            throw .invalid(section: "channel", key: "api_url", value: apiURL, expected: "the network API's http:// URL")
+        }
+        credentials = ServiceLogin.Credentials(
+            identityURL: try config.identityURL(), user: try config.require("auth", "user"),
+            password: try config.require("auth", "password"),
+            project: config.string("auth", "project", default: "services"))
+        let tunnel = try config.require("l2", "tunnel_ip")
+        guard let address = IPv4(tunnel) else {
+            throw .invalid(section: "l2", key: "tunnel_ip", value: tunnel, expected: "this host's IPv4 tunnel address")
+        }
+        tunnelIP = address
+        let mappings = config.string("l2", "bridge_mappings", default: "")
+        var parsed: [String: String] = [:]
+        for entry in mappings.split(separator: ",") {
+            let parts = entry.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw .invalid(section: "l2", key: "bridge_mappings", value: mappings, expected: "PHYSNET:BRIDGE pairs")
+            }
+            parsed[parts[0]] = parts[1]
+        }
+        bridgeMappings = parsed
+        servesAllNetworks = try config.bool("l2", "serves_all_networks", default: false)
+        securityGroups = try config.bool("l2", "security_groups", default: true)
+    }
+
+    var l2: L2Config {
+        L2Config(
+            host: host, tunnelIP: tunnelIP, bridgeMappings: bridgeMappings, servesAllNetworks: servesAllNetworks,
+            securityGroups: securityGroups)
+    }
+}
