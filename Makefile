@@ -6,7 +6,7 @@
 SWIFT      ?= swift
 APT_STAMP  := .build/.apt-stamp
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv qemu-utils wrk rsync nftables dnsmasq-base conntrack iputils-arping busybox
+APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv qemu-utils wrk rsync nftables dnsmasq-base conntrack iputils-arping busybox netcat-openbsd
 # The tools the deploy benchmark compares against, from PyPI into .venv.
 BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
 # Real Keystone, the identity benchmark's anchor, in a venv of its own (.venv-keystone).
@@ -19,6 +19,7 @@ TEMPEST_PYPI := tempest==47.0.0
 SWIFT_PYPI   := swift==2.38.3
 # nimbus-server as shipped to hosts: release, static Swift runtime, its own build folder.
 SERVER_BIN   := .build-server/release/nimbus-server
+AGENT_BIN := .build-server/release/nimbus-agent
 
 .PHONY: all build release server clients test unit integration lint format docs demo bench bench-tools deps clean
 
@@ -74,7 +75,7 @@ unit: deps
 integration: deps server clients
 	@rm -f $(INTEG_LOG)
 	$(SWIFT) build --build-tests
-	{ NIMBUS_INTEGRATION=1 NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) OPENSTACK=$(CURDIR)/.venv/bin/openstack \
+	{ NIMBUS_INTEGRATION=1 NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) NIMBUS_AGENT_BINARY=$(CURDIR)/$(AGENT_BIN) OPENSTACK=$(CURDIR)/.venv/bin/openstack \
 	  SWIFT_CLIENT=$(CURDIR)/.venv/bin/swift TEMPEST=$(CURDIR)/.venv-tempest/bin/tempest \
 	  $(SWIFT) test --skip-build --disable-xctest --filter NimbusIntegrationTests 2>&1; s=$$?; echo; echo "swift test exited with status $$s"; } \
 	  | tee $(INTEG_LOG)
@@ -93,7 +94,7 @@ DEMO := --name demo
 demo: build server clients
 	$(SWIFT) run --skip-build nimbus sandbox up $(DEMO) --nodes 1 --answer-file demo-answers.txt \
 	  --management-network 10.253.0.0/24 --provider-network 10.254.0.0/24
-	NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) $(SWIFT) run --skip-build nimbus deploy demo-answers.txt
+	NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) NIMBUS_AGENT_BINARY=$(CURDIR)/$(AGENT_BIN) $(SWIFT) run --skip-build nimbus deploy demo-answers.txt
 	. ./keystonerc_admin && .venv/bin/openstack token issue -f value -c expires -c project_id && \
 	  .venv/bin/openstack catalog list
 	@echo

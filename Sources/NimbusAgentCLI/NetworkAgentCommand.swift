@@ -6,6 +6,7 @@ import NimbusNetworkAgent
 import NimbusServiceKit
 import NimbusSystem
 import ServiceLifecycle
+import Synchronization
 
 /// `nimbus-agent network-agent`: the L2 agent (Neutron's "Linux bridge agent"): bridges,
 /// VXLAN tunnels to the other hosts, taps of the ports bound here and their security groups.
@@ -19,11 +20,38 @@ struct NetworkAgentCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try NetworkAgentSettings.load(path: config)
         let logger = Logger(label: "nimbus.network-agent")
-        let reconciler = L2Reconciler(config: settings.l2, logger: logger)
+        let reconciler = PollingL2(inner: L2Reconciler(config: settings.l2, logger: logger))
         try await AgentRunner.run(
             settings: settings, reconciler: reconciler, state: "l2-state.json",
             heartbeats: [("linuxbridge", settings.l2.agentConfiguration)], logger: logger)
     }
+}
+
+/// The L2 reconciler, looking at the host every 2 s as Neutron's agent polls its devices:
+/// a tap that appeared is plugged and its port reported ACTIVE (a tap appearing is no
+/// channel event).
+final class PollingL2: Reconciler {
+    let inner: L2Reconciler
+    let last = Mutex<[ResourceStatus]?>(nil)
+
+    init(inner: L2Reconciler) { self.inner = inner }
+
+    func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus] {
+        let statuses = await inner.resync(items)
+        last.withLock { $0 = statuses }
+        return statuses
+    }
+
+    func apply(_ item: ChangeLog.Item) async -> ResourceStatus? { await inner.apply(item) }
+
+    func currentStatuses() async -> [ResourceStatus]? { last.withLock { $0 } }
+
+    func poll() async {
+        let statuses = await inner.rescan()
+        last.withLock { $0 = statuses }
+    }
+
+    var pollInterval: Duration? { .seconds(2) }
 }
 
 /// How every agent runs: log in as its service user, follow the API's channel with the

@@ -49,6 +49,12 @@ struct NetworkAgentSettings: Sendable {
         securityGroups = try config.bool("l2", "security_groups", default: true)
     }
 
+    var dhcp: DHCPConfig {
+        DHCPConfig(host: host, stateDirectory: stateDirectory + "/dhcp", bridgeMappings: bridgeMappings)
+    }
+
+    var l3: L3Config { L3Config(host: host, stateDirectory: stateDirectory + "/l3", bridgeMappings: bridgeMappings) }
+
     var l2: L2Config {
         L2Config(
             host: host, tunnelIP: tunnelIP, bridgeMappings: bridgeMappings, servesAllNetworks: servesAllNetworks,

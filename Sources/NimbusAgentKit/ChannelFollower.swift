@@ -36,7 +36,11 @@ public struct ReconcilerPoller: Service {
     public init(reconciler: any Reconciler) { self.reconciler = reconciler }
 
     public func run() async throws {
-        guard let interval = reconciler.pollInterval else { return }
+        // A service that ends early would stop the group: without polling, wait for SIGTERM.
+        guard let interval = reconciler.pollInterval else {
+            try? await gracefulShutdown()
+            return
+        }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return }
             await reconciler.poll()

@@ -7,7 +7,7 @@ public struct BaseRecipe: Sendable, Equatable {
     /// Packages debootstrap installs into the base.
     public var packages = [
         "systemd", "systemd-sysv", "dbus", "openssh-server", "chrony", "iproute2", "nftables", "python3",
-        "iputils-ping", "procps", "kmod", "curl", "ca-certificates",
+        "iputils-ping", "procps", "kmod", "curl", "ca-certificates", "busybox",
     ]
     /// Packages fetched into the nodes' local repository (what deploy installs on nodes).
     public var repositoryPackages: [String]

@@ -97,6 +97,7 @@ extension IntegrationTests {
             #expect(green.status == 0, "\(green.text)")
             try servicesRunConfined()
             try channelSurvivesAPIKill()
+            try networkWalkthrough()
         }
 
         @Test(

@@ -4,9 +4,13 @@
 public struct DHCPPlan: Sendable, Equatable {
     /// One network's DHCP server.
     public struct Server: Sendable, Equatable {
+        /// The network it is on.
         public var networkID: String
+        /// `qdhcp-<network id>`.
         public var namespace: String
+        /// The DHCP port, wired into the namespace as `ns-…`.
         public var port: NamespacePort
+        /// Where the files are (`<state directory>/<network id>`).
         public var directory: String
         /// dnsmasq's arguments (after the program name).
         public var arguments: [String]
@@ -19,12 +23,17 @@ public struct DHCPPlan: Sendable, Equatable {
 
         /// The file names in `directory`.
         public static let pidFile = "pid"
+        /// The hosts file's name.
         public static let hostsFile = "host"
+        /// The DNS names file's name.
         public static let addnHostsFile = "addn_hosts"
+        /// The options file's name.
         public static let optionsFile = "opts"
+        /// The leases file's name, kept across restarts.
         public static let leasesFile = "leases"
     }
 
+    /// The servers, by network id.
     public var servers: [Server] = []
     /// The DHCP ports that cannot be served, with why.
     public var failures: [String: DataplaneError] = [:]
@@ -71,7 +80,9 @@ public struct DHCPPlan: Sendable, Equatable {
     /// Every port's addresses on the served subnets, ports by id.
     static func entries(_ ports: [Port], subnets: Set<String>) -> [(mac: MACAddress, ip: IPv4)] {
         ports.flatMap { port in
-            port.fixedIPs.filter { subnets.contains($0.subnetID) }.compactMap(\.address.v4).map { (port.macAddress, $0) }
+            port.fixedIPs.filter { subnets.contains($0.subnetID) }.compactMap(\.address.v4).map {
+                (port.macAddress, $0)
+            }
         }
     }
 

@@ -10,6 +10,7 @@ import NimbusSystem
 /// network no longer served leaves no namespace, veth, dnsmasq or state directory behind.
 /// Only networks with a directory in `config.stateDirectory` are its own to remove.
 public actor DHCPReconciler: Reconciler {
+    /// What the agent knows of its host.
     public let config: DHCPConfig
     let executor: HostExecutor
     let logger: Logger
@@ -25,12 +26,14 @@ public actor DHCPReconciler: Reconciler {
         self.logger = logger
     }
 
+    /// Makes the host serve exactly `items`' networks; the statuses of their DHCP ports.
     public func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus] {
         view = NetworkView(items: items)
         await pass()
         return statuses.values.sorted { $0.id < $1.id }
     }
 
+    /// Takes one change and reconciles; the port's status when the item is a served DHCP port.
     public func apply(_ item: ChangeLog.Item) async -> ResourceStatus? {
         view.apply(item)
         await pass()
@@ -63,7 +66,8 @@ public actor DHCPReconciler: Reconciler {
                     try await serve(server, host: host, namespaces: namespaces)
                     result[server.port.portID] = .port(server.port.portID, PortState.active)
                 } catch {
-                    logger.error("cannot serve DHCP", metadata: ["network": "\(server.networkID)", "error": "\(error)"])
+                    logger.error(
+                        "cannot serve DHCP", metadata: ["network": "\(server.networkID)", "error": "\(error)"])
                     result[server.port.portID] = .port(server.port.portID, PortState.error, error.description)
                 }
             }

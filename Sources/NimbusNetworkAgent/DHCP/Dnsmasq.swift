@@ -42,7 +42,8 @@ enum Dnsmasq {
     /// Tells dnsmasq to read its hosts and options files again.
     static func reload(_ process: Process, networkID: String) throws(DataplaneError) {
         guard kill(process.pid, SIGHUP) == 0 else {
-            throw .dnsmasq(network: networkID, reason: "SIGHUP to \(process.pid) failed: \(String(cString: strerror(errno)))")
+            throw .dnsmasq(
+                network: networkID, reason: "SIGHUP to \(process.pid) failed: \(String(cString: strerror(errno)))")
         }
     }
 

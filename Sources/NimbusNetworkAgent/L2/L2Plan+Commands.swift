@@ -81,19 +81,26 @@ extension L2Plan {
         }
         if tap.mtu != plug.mtu || tap.master != plug.bridge || tap.up != plug.up {
             commands.append(
-                .ip(.host, "link", "set", plug.tap, "mtu", "\(plug.mtu)", "master", plug.bridge, plug.up ? "up" : "down"))
+                .ip(
+                    .host, "link", "set", plug.tap, "mtu", "\(plug.mtu)", "master", plug.bridge, plug.up ? "up" : "down"
+                ))
         }
         return commands
     }
 
-    /// Deletes the `brq-` bridges and `vxlan-` devices the plan no longer has: the agent
-    /// owns those names on its host, and nothing else.
+    /// Deletes the `brq-` bridges and `vxlan-<VNI>` devices the plan no longer has: the
+    /// agent owns those names on its host, and nothing else.
     public func removals(links: [String: Link]) -> [HostCommand] {
         let bridgeNames = Set(bridges.map(\.name))
         let vxlanNames = Set(bridges.map(\.vxlan.name))
         let devices = links.values.sorted { $0.name < $1.name }
-        let vxlans = devices.filter { $0.kind == "vxlan" && $0.name.hasPrefix("vxlan-") && !vxlanNames.contains($0.name) }
-        let stale = devices.filter { $0.kind == "bridge" && $0.name.hasPrefix("brq-") && !bridgeNames.contains($0.name) }
+        let vxlans = devices.filter {
+            $0.kind == "vxlan" && $0.name.hasPrefix("vxlan-") && $0.name.dropFirst(6).allSatisfy(\.isNumber)
+                && !vxlanNames.contains($0.name)
+        }
+        let stale = devices.filter {
+            $0.kind == "bridge" && $0.name.hasPrefix("brq-") && !bridgeNames.contains($0.name)
+        }
         return (vxlans + stale).map { .ip(.host, "link", "del", $0.name) }
     }
 }

@@ -4,18 +4,27 @@
 public struct L2Plan: Sendable, Equatable {
     /// A VXLAN network's `brq-` bridge with its `vxlan-` device.
     public struct Bridge: Sendable, Equatable {
+        /// `brq-` and 11 characters of the network id.
         public var name: String
+        /// The network it is on.
         public var networkID: String
+        /// The network's MTU, for the bridge and its VXLAN device.
         public var mtu: Int
+        /// The bridge's VXLAN device.
         public var vxlan: VXLAN
     }
 
     /// A VXLAN device: unicast head-end replication to `flood`, l2pop entries in `unicast`.
     public struct VXLAN: Sendable, Equatable {
+        /// `vxlan-<VNI>`.
         public var name: String
+        /// The VXLAN network identifier.
         public var vni: Int
+        /// This host's tunnel address.
         public var local: IPv4
+        /// The underlay device (`dev`), when configured.
         public var device: String?
+        /// The UDP port (`dstport`).
         public var port: Int
         /// Every other L2 agent's tunnel address, sorted.
         public var flood: [IPv4]
@@ -25,9 +34,13 @@ public struct L2Plan: Sendable, Equatable {
 
     /// A port's tap to plug into its network's bridge when the device exists.
     public struct Plug: Sendable, Equatable {
+        /// The port.
         public var portID: String
+        /// `tap` and 11 characters of the port id.
         public var tap: String
+        /// The network's bridge on this host.
         public var bridge: String
+        /// The network's MTU.
         public var mtu: Int
         /// The port's `admin_state_up`: the tap is set up or down.
         public var up: Bool
@@ -35,7 +48,9 @@ public struct L2Plan: Sendable, Equatable {
         public var boundHere: Bool
     }
 
+    /// The VXLAN networks' bridges, which the agent owns (flat networks use the mapped one).
     public var bridges: [Bridge] = []
+    /// The taps to plug, by port id.
     public var plugs: [Plug] = []
     /// The ports bound here whose network this host cannot wire, with why.
     public var failures: [String: DataplaneError] = [:]

@@ -13,6 +13,7 @@ import NimbusSystem
 /// later pass finds it: the agent should call `rescan()` every few seconds (Neutron's agent
 /// polls its devices every 2 s), since a tap appearing is no channel event.
 public actor L2Reconciler: Reconciler {
+    /// What the agent knows of its host.
     public let config: L2Config
     let executor: HostExecutor
     let logger: Logger
@@ -28,12 +29,14 @@ public actor L2Reconciler: Reconciler {
         self.logger = logger
     }
 
+    /// Makes the host hold exactly `items`' plan; the statuses of the ports bound here.
     public func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus] {
         view = NetworkView(items: items)
         await pass()
         return statuses.values.sorted { $0.id < $1.id }
     }
 
+    /// Takes one change and reconciles; the port's status when the item is a port bound here.
     public func apply(_ item: ChangeLog.Item) async -> ResourceStatus? {
         let problem = view.apply(item)
         await pass()
@@ -80,7 +83,8 @@ public actor L2Reconciler: Reconciler {
                 let fdb = links[bridge.vxlan.name] != nil ? try await executor.fdb(device: bridge.vxlan.name) : []
                 try await executor.run(try L2Plan.commands(for: bridge, links: links, fdb: fdb))
             } catch {
-                logger.error("cannot wire a network", metadata: ["network": "\(bridge.networkID)", "error": "\(error)"])
+                logger.error(
+                    "cannot wire a network", metadata: ["network": "\(bridge.networkID)", "error": "\(error)"])
                 failedBridges[bridge.name] = error
             }
         }

@@ -11,13 +11,14 @@ public protocol AddressAnnouncing: Sendable {
 }
 
 /// Gratuitous ARP sent by the agent itself (no `arping`, which waits a second per call):
-/// on a thread of its own that enters the namespace (setns(2) changes the calling thread
-/// only, so no thread of the concurrency pool may do it), `count` rounds `interval` apart,
+/// on a `NamespaceThread` inside the router's namespace, `count` rounds `interval` apart,
 /// each an ARP request and an ARP reply with sender = target = the address, as Neutron's
 /// `arping -U` and `-A`. A neighbour ignores an update within `locktime` (1 s) of the last,
 /// hence more than one round. The thread ends after the last round.
 public struct GratuitousARP: AddressAnnouncing {
+    /// How many rounds.
     public var count: Int
+    /// Seconds between rounds.
     public var interval: Double
     let logger: Logger
 
@@ -28,44 +29,33 @@ public struct GratuitousARP: AddressAnnouncing {
         self.logger = logger
     }
 
+    /// Starts the announcing thread and returns.
     public func announce(_ addresses: [IPv4], interface: String, mac: MACAddress, namespace: String) {
         guard !addresses.isEmpty else { return }
         let (count, interval, logger) = (count, interval, logger)
-        let thread = Thread {
-            do throws(DataplaneError) {
-                try Self.send(addresses, interface: interface, mac: mac, namespace: namespace, rounds: count, interval: interval)
-            } catch {
-                logger.warning("gratuitous ARP failed", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
-            }
+        @Sendable func report(_ error: DataplaneError) {
+            logger.warning("gratuitous ARP failed", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
         }
-        thread.name = "garp"
-        thread.start()
+        NamespaceThread.start(in: namespace) {
+            do throws(DataplaneError) {
+                try Self.send(addresses, interface: interface, mac: mac, rounds: count, interval: interval)
+            } catch {
+                report(error)
+            }
+        } failed: {
+            report($0)
+        }
     }
 
-    /// setns(2), looked up at run time: glibc declares it only with _GNU_SOURCE, which the
-    /// Glibc module is not built with.
-    private static let setns: (@convention(c) (Int32, Int32) -> Int32)? = {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-    }()
-
-    /// CLONE_NEWNET (sched.h).
-    static let newNetworkNamespace: Int32 = 0x4000_0000
-
-    /// Runs on the announcing thread: enters the namespace and sends the frames.
+    /// Runs on the announcing thread, inside the namespace: sends the frames.
     static func send(
-        _ addresses: [IPv4], interface: String, mac: MACAddress, namespace: String, rounds: Int, interval: Double
+        _ addresses: [IPv4], interface: String, mac: MACAddress, rounds: Int, interval: Double
     ) throws(DataplaneError) {
         func failure(_ step: String) -> DataplaneError {
-            .hostUnprepared("gratuitous ARP in \(namespace): \(step): \(String(cString: strerror(errno)))")
+            .hostUnprepared("gratuitous ARP from \(interface): \(step): \(String(cString: strerror(errno)))")
         }
-        guard let setns else { throw .hostUnprepared("setns(2) is not available") }
-        let namespaceFile = open("/run/netns/\(namespace)", O_RDONLY | O_CLOEXEC)
-        guard namespaceFile >= 0 else { throw failure("open /run/netns/\(namespace)") }
-        defer { close(namespaceFile) }
-        guard setns(namespaceFile, newNetworkNamespace) == 0 else { throw failure("setns") }
         let index = if_nametoindex(interface)
-        guard index > 0 else { throw failure("no interface \(interface)") }
+        guard index > 0 else { throw failure("no such interface") }
         let socket = Glibc.socket(AF_PACKET, Int32(SOCK_RAW.rawValue), 0)
         guard socket >= 0 else { throw failure("socket(AF_PACKET)") }
         defer { close(socket) }

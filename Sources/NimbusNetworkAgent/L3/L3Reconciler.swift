@@ -10,6 +10,7 @@ import NimbusSystem
 /// are deleted. Routers that are administratively down are wired all the same. Only
 /// routers with a marker directory in `config.stateDirectory` are its own to remove.
 public actor L3Reconciler: Reconciler {
+    /// What the agent knows of its host.
     public let config: L3Config
     let executor: HostExecutor
     let announcer: any AddressAnnouncing
@@ -36,12 +37,14 @@ public actor L3Reconciler: Reconciler {
         self.logger = logger
     }
 
+    /// Makes the host hold exactly `items`' routers; the statuses of the routers and their ports.
     public func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus] {
         view = NetworkView(items: items)
         await pass()
         return statuses.values.sorted { ($0.kind, $0.id) < ($1.kind, $1.id) }
     }
 
+    /// Takes one change and reconciles; the status of the router or router port it is.
     public func apply(_ item: ChangeLog.Item) async -> ResourceStatus? {
         view.apply(item)
         await pass()
@@ -80,7 +83,8 @@ public actor L3Reconciler: Reconciler {
                     record(.router(router.routerID, PortState.active))
                     for port in ports { record(.port(port, PortState.active)) }
                 } catch {
-                    logger.error("cannot wire a router", metadata: ["router": "\(router.routerID)", "error": "\(error)"])
+                    logger.error(
+                        "cannot wire a router", metadata: ["router": "\(router.routerID)", "error": "\(error)"])
                     record(.router(router.routerID, PortState.error, error.description))
                     for port in ports { record(.port(port, PortState.error, error.description)) }
                 }
@@ -123,7 +127,8 @@ public actor L3Reconciler: Reconciler {
         let own = Set(router.gatewayAddresses)
         for removed in before.subtracting(desired) where removed.length == 32 && !own.contains(removed) {
             for direction in ["--orig-dst", "--reply-dst"] {
-                try await executor.run(HostCommand(scope, ["conntrack", "-D", direction, "\(removed.address)"], mayFail: true))
+                try await executor.run(
+                    HostCommand(scope, ["conntrack", "-D", direction, "\(removed.address)"], mayFail: true))
             }
         }
         let added = desired.subtracting(before).map(\.address).sorted()
@@ -135,7 +140,8 @@ public actor L3Reconciler: Reconciler {
         let current = try await executor.routes(scope).first { $0.destination == "default" }
         if let gateway = router.gateway, let next = router.defaultRoute {
             if current?.gateway != next || current?.device != gateway.interface {
-                try await executor.run(.ip(scope, "route", "replace", "default", "via", "\(next)", "dev", gateway.interface))
+                try await executor.run(
+                    .ip(scope, "route", "replace", "default", "via", "\(next)", "dev", gateway.interface))
             }
         } else if current != nil {
             try await executor.run(.ip(scope, "route", "del", "default"))

@@ -11,11 +11,15 @@ public struct RouterNAT: Sendable, Equatable {
     /// The table.
     public static let table = NftRuleset.TableID("ip", "nimbus_nat")
 
+    /// The router's `qg-` interface.
     public var gatewayInterface: String
+    /// The gateway port's address, the SNAT source.
     public var gatewayAddress: IPv4
+    /// The router's `enable_snat`.
     public var snat: Bool
     /// The internal networks SNAT covers.
-    public var internal: [IPv4Prefix]
+    public var internalNetworks: [IPv4Prefix]
+    /// The floating IPs the router serves.
     public var floatingIPs: [RouterPlan.FloatingMapping]
 
     /// The table's text without its fingerprint (what the fingerprint covers).
@@ -25,8 +29,8 @@ public struct RouterNAT: Sendable, Equatable {
         let qg = "\"\(gatewayInterface)\""
         let comment = fingerprint.map { " comment \"\($0)\"" } ?? ""
         var postrouting = ["oifname \(qg) snat to ip saddr map @fip_snat"]
-        if snat && !internal.isEmpty {
-            let networks = internal.map(\.description).joined(separator: ", ")
+        if snat && !internalNetworks.isEmpty {
+            let networks = internalNetworks.map(\.description).joined(separator: ", ")
             postrouting.append("oifname \(qg) ip saddr { \(networks) } snat to \(gatewayAddress)")
         }
         postrouting.append("iifname != \(qg) oifname != \(qg) ct status dnat snat to \(gatewayAddress)")

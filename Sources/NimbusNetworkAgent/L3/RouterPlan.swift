@@ -5,18 +5,25 @@
 public struct RouterPlan: Sendable, Equatable {
     /// A floating IP's 1:1 mapping.
     public struct FloatingMapping: Sendable, Equatable {
+        /// The floating address.
         public var floating: IPv4
+        /// The instance's fixed address.
         public var fixed: IPv4
     }
 
     /// One router.
     public struct Router: Sendable, Equatable {
+        /// The router.
         public var routerID: String
+        /// `qrouter-<router id>`.
         public var namespace: String
+        /// Its `qr-` interfaces.
         public var interfaces: [NamespacePort]
+        /// Its `qg-` gateway, with the floating IPs' /32s among its addresses.
         public var gateway: NamespacePort?
         /// The external subnet's gateway, the router's default route.
         public var defaultRoute: IPv4?
+        /// The floating IPs it serves.
         public var floatingIPs: [FloatingMapping]
         /// The NAT table (`nft -f` text with its fingerprint comment); nil without a gateway.
         public var nat: RouterNAT?
@@ -28,6 +35,7 @@ public struct RouterPlan: Sendable, Equatable {
         }
     }
 
+    /// The routers, by id.
     public var routers: [Router] = []
     /// The router ports that cannot be wired, with why.
     public var failures: [String: DataplaneError] = [:]
@@ -39,14 +47,14 @@ public struct RouterPlan: Sendable, Equatable {
             var plan = Router(
                 routerID: router.id, namespace: namespace, interfaces: [], gateway: nil, defaultRoute: nil,
                 floatingIPs: [], nat: nil)
-            var internal: [IPv4Prefix] = []
+            var internalNetworks: [IPv4Prefix] = []
             for port in view.interfaces(of: router.id) {
                 do throws(DataplaneError) {
                     let wired = try Self.wire(
                         port, interface: DeviceName.routerInterface(port: port.id), namespace: namespace, view: view,
                         config: config)
                     plan.interfaces.append(wired)
-                    internal += wired.addresses.map(\.network)
+                    internalNetworks += wired.addresses.map(\.network)
                 } catch {
                     failures[port.id] = error
                 }
@@ -68,7 +76,8 @@ public struct RouterPlan: Sendable, Equatable {
                     if let external = wired.addresses.first?.address {
                         plan.nat = RouterNAT(
                             gatewayInterface: wired.interface, gatewayAddress: external,
-                            snat: router.gateway?.enableSNAT ?? true, internal: Array(Set(internal)).sorted(),
+                            snat: router.gateway?.enableSNAT ?? true,
+                            internalNetworks: Array(Set(internalNetworks)).sorted(),
                             floatingIPs: plan.floatingIPs)
                     }
                 } catch {

@@ -28,22 +28,27 @@ public struct IPv4: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// 0.0.0.0.
     public static let any = IPv4(value: 0)
 
+    /// Dotted-quad text.
     public var description: String {
         "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
     }
 
     /// The four octets, most significant first (as on the wire).
-    public var octets: [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
+    public var octets: [UInt8] {
+        [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+    }
 
     /// With dashes for dots, as Neutron names a port's DHCP host (`host-192-168-0-10`).
     public var dashed: String { description.split(separator: ".").joined(separator: "-") }
 
+    /// Numeric order.
     public static func < (lhs: IPv4, rhs: IPv4) -> Bool { lhs.value < rhs.value }
 }
 
 /// An IPv4 address with a prefix length: a network (`192.168.0.0/24`) or an interface
 /// address (`192.168.0.254/24`), as `ip addr` and Neutron's `cidr` write them.
 public struct IPv4Prefix: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The address (of the network, or of an interface).
     public let address: IPv4
     /// 0…32.
     public let length: Int
@@ -73,7 +78,9 @@ public struct IPv4Prefix: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// The mask in dotted form (`255.255.255.0`), as dnsmasq's `--dhcp-range` takes it.
     public var netmask: IPv4 { IPv4(value: maskValue) }
     /// The network this address is in, with the same length (`192.168.0.0/24`).
-    public var network: IPv4Prefix { IPv4Prefix(uncheckedAddress: IPv4(value: address.value & maskValue), length: length) }
+    public var network: IPv4Prefix {
+        IPv4Prefix(uncheckedAddress: IPv4(value: address.value & maskValue), length: length)
+    }
     /// How many addresses the network holds.
     public var size: UInt64 { UInt64(1) << UInt64(32 - length) }
 
@@ -88,8 +95,10 @@ public struct IPv4Prefix: Hashable, Comparable, Sendable, CustomStringConvertibl
         self.length = length
     }
 
+    /// `a.b.c.d/n`.
     public var description: String { "\(address)/\(length)" }
 
+    /// By address, then length.
     public static func < (lhs: IPv4Prefix, rhs: IPv4Prefix) -> Bool {
         (lhs.address, lhs.length) < (rhs.address, rhs.length)
     }
@@ -119,16 +128,19 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     private init(uncheckedOctets: [UInt8]) { octets = uncheckedOctets }
 
+    /// `aa:bb:cc:dd:ee:ff`, lower case.
     public var description: String {
         octets.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
     }
 
+    /// By octets.
     public static func < (lhs: MACAddress, rhs: MACAddress) -> Bool { lhs.octets.lexicographicallyPrecedes(rhs.octets) }
 }
 
 /// An IPv6 address, validated with inet_pton(3) and kept as text in its canonical form
 /// (inet_ntop). Only security groups and the DHCP hosts file look at them.
 public struct IPv6: Hashable, Sendable, CustomStringConvertible {
+    /// The canonical text (`fe80::1`).
     public let description: String
 
     /// Parses any form inet_pton accepts (`fe80::1`); nil for anything else.

@@ -12,11 +12,17 @@ public struct NetworkView: Sendable {
         case agent
     }
 
+    /// Networks by id.
     public private(set) var networks: [String: Network] = [:]
+    /// Subnets by id.
     public private(set) var subnets: [String: Subnet] = [:]
+    /// Ports by id.
     public private(set) var ports: [String: Port] = [:]
+    /// Routers by id.
     public private(set) var routers: [String: Router] = [:]
+    /// Floating IPs by id.
     public private(set) var floatingIPs: [String: FloatingIP] = [:]
+    /// Security groups by id.
     public private(set) var securityGroups: [String: SecurityGroup] = [:]
     /// The L2 agents' tunnel addresses, by agent item id (`type/host`).
     public private(set) var peers: [String: TunnelPeer] = [:]

@@ -40,15 +40,28 @@ struct BodyReader {
         return parsed
     }
 
+    /// A value that must be there: one problem when it is missing or not valid.
+    mutating func required<T>(_ key: String, _ parse: (String) -> T?) -> T? {
+        guard let value = body[key], !value.isNull else {
+            problems.append("\(key) is missing")
+            return nil
+        }
+        return parsed(key, parse)
+    }
+
     func list(_ key: String) -> [JSON] { body[key]?.array ?? [] }
 }
 
 /// Why a body could not be read: every problem found.
 public struct ResourceProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The item kind.
     public var kind: String
+    /// Its id.
     public var id: String
+    /// Every problem found, in words.
     public var problems: [String]
 
+    /// The resource and its problems.
     public var description: String { "\(kind) \(id): " + problems.joined(separator: "; ") }
 }
 
@@ -91,8 +104,7 @@ extension Subnet {
         var reader = BodyReader(body)
         let id = reader.id("id")
         let version = reader.int("ip_version") ?? 4
-        let cidr = version == 4 ? reader.parsed("cidr", IPv4Prefix.init) : nil
-        if version == 4 && cidr == nil { reader.problems.append("an IPv4 subnet needs a cidr") }
+        let cidr = version == 4 ? reader.required("cidr", IPv4Prefix.init) : nil
         let gateway = version == 4 ? reader.parsed("gateway_ip", IPv4.init) : nil
         var dns: [IPv4] = []
         for server in reader.list("dns_nameservers") {
@@ -121,8 +133,7 @@ extension Port {
     public init(body: JSON) throws(ResourceProblem) {
         var reader = BodyReader(body)
         let id = reader.id("id")
-        let mac = reader.parsed("mac_address", MACAddress.init)
-        if mac == nil { reader.problems.append("a port needs a mac_address") }
+        let mac = reader.required("mac_address", MACAddress.init)
         var fixed: [FixedIP] = []
         for entry in reader.list("fixed_ips") {
             guard let subnet = entry["subnet_id"]?.string, BodyReader.isSafeID(subnet),
@@ -179,8 +190,7 @@ extension FloatingIP {
     public init(body: JSON) throws(ResourceProblem) {
         var reader = BodyReader(body)
         let id = reader.id("id")
-        let address = reader.parsed("floating_ip_address", IPv4.init)
-        if address == nil { reader.problems.append("a floating IP needs a floating_ip_address") }
+        let address = reader.required("floating_ip_address", IPv4.init)
         self.init(
             id: id, address: address ?? .any, fixedAddress: reader.parsed("fixed_ip_address", IPv4.init),
             portID: reader.optionalID("port_id"), routerID: reader.optionalID("router_id"),

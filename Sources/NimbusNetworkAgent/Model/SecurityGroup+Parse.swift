@@ -25,7 +25,8 @@ extension SecurityGroupRule {
     /// Reads one rule of a security group body.
     public init(body: JSON) throws(ResourceProblem) {
         var reader = BodyReader(body)
-        let id = reader.id("id")
+        // A rule's id names nothing on the host: any text will do.
+        let id = reader.string("id")
         let direction = Direction(rawValue: reader.string("direction"))
         if direction == nil { reader.problems.append("direction must be ingress or egress") }
         let ethertype = Ethertype(rawValue: reader.string("ethertype", default: "IPv4"))

@@ -43,6 +43,9 @@ extension SecurityGroupPlan {
 
         """
 
+    /// The fingerprint comment that port `index`'s chains carry when they are current.
+    public func fingerprint(of port: FilteredPort, index: Int) -> String { Self.chains(port, index: index).fingerprint }
+
     /// The marks of port `index`: as sender (low half) and as receiver (high half).
     static func marks(_ index: Int) -> (egress: Int, ingress: Int) { (index, index << 16) }
 

@@ -27,7 +27,8 @@ extension SecurityGroupPlan {
             guard let index = indices[port.tap] else { continue }
             script += portChanges(port, index: index, bridge: bridge, inet: inet)
         }
-        for name in inet.sets.keys.sorted() where (name.hasPrefix("rg4_") || name.hasPrefix("rg6_")) && sets[name] == nil {
+        for name in inet.sets.keys.sorted()
+        where (name.hasPrefix("rg4_") || name.hasPrefix("rg6_")) && sets[name] == nil {
             script += "delete set \(Self.inetTable) \(name)\n"
         }
         return script.isEmpty ? nil : script
@@ -74,7 +75,8 @@ extension SecurityGroupPlan {
         for (name, elements) in sets.sorted(by: { $0.key < $1.key }) {
             let current = inet.sets[name]
             if current == nil {
-                script += "add set \(Self.inetTable) \(name) { type \(name.hasPrefix("rg4_") ? "ipv4_addr" : "ipv6_addr"); }\n"
+                script +=
+                    "add set \(Self.inetTable) \(name) { type \(name.hasPrefix("rg4_") ? "ipv4_addr" : "ipv6_addr"); }\n"
             }
             let have = Set((current ?? []).map(\.key))
             let missing = elements.filter { !have.contains($0) }

@@ -4,16 +4,21 @@
 public struct SecurityGroupPlan: Sendable, Equatable {
     /// A port filtered on this host.
     public struct FilteredPort: Sendable, Equatable {
+        /// The port.
         public var portID: String
+        /// Its tap, which the bridge-family table matches.
         public var tap: String
         /// The bridge its network's traffic crosses, which keys its conntrack zone.
         public var bridge: String
+        /// The MACs it may send from.
         public var macs: [MACAddress]
         /// Addresses or networks it may send from.
         public var ipv4: [String]
+        /// IPv6 addresses or networks it may send from (besides link-local).
         public var ipv6: [String]
         /// nft rule bodies: ingress rules end in `accept`, egress rules in `return`.
         public var ingress: [String]
+        /// Its egress rules.
         public var egress: [String]
     }
 
@@ -22,6 +27,7 @@ public struct SecurityGroupPlan: Sendable, Equatable {
         (ethertype == .ipv4 ? "rg4_" : "rg6_") + group.filter { $0 != "-" }
     }
 
+    /// The filtered ports, by port id.
     public var ports: [FilteredPort] = []
     /// The bridges that get a conntrack zone each, sorted.
     public var zones: [String] = []
@@ -46,7 +52,9 @@ public struct SecurityGroupPlan: Sendable, Equatable {
                 }
             }
             for pair in port.allowedAddressPairs {
-                if IPv4Prefix(pair.ipAddress) != nil { filtered.ipv4.append(pair.ipAddress) } else {
+                if IPv4Prefix(pair.ipAddress) != nil {
+                    filtered.ipv4.append(pair.ipAddress)
+                } else {
                     filtered.ipv6.append(pair.ipAddress)
                 }
             }
@@ -106,7 +114,9 @@ public struct SecurityGroupPlan: Sendable, Equatable {
             }
         case .some(let name):
             parts.append("meta l4proto \(name)")
-            if ["tcp", "udp", "sctp", "udplite", "dccp"].contains(name), rule.portRangeMin != nil || rule.portRangeMax != nil {
+            if ["tcp", "udp", "sctp", "udplite", "dccp"].contains(name),
+                rule.portRangeMin != nil || rule.portRangeMax != nil
+            {
                 let low = rule.portRangeMin ?? 1
                 let high = rule.portRangeMax ?? 65535
                 parts.append("th dport \(low == high ? "\(low)" : "\(low)-\(high)")")

@@ -24,6 +24,7 @@ public enum DataplaneError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A kernel facility this host lacks.
     case hostUnprepared(String)
 
+    /// What went wrong, and what to do.
     public var description: String {
         switch self {
         case .commandFailed(let command, let status, let stderr):

@@ -12,6 +12,7 @@ public struct HostCommand: Sendable, Equatable, CustomStringConvertible {
         case agent
     }
 
+    /// Where it runs.
     public var scope: Scope
     /// The program and its arguments.
     public var arguments: [String]
@@ -58,6 +59,7 @@ public struct HostCommand: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The command as typed, prefixed by its namespace (`[qrouter-…] ip …`), with its input.
     public var description: String {
         let prefix =
             switch scope {

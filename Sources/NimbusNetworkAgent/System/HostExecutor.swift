@@ -13,7 +13,9 @@ import NimbusSystem
 /// mount namespace. Namespaces are added and deleted from the agent's own context only.
 /// Everything is async on the runner: nothing here blocks a thread of the pool.
 public struct HostExecutor: Sendable {
+    /// What runs the processes.
     public let runner: any ProcessRunning
+    /// The host's namespace; nil: the agent's own.
     public let hostNamespace: String?
     let logger: Logger
     /// Each command's time limit, in seconds.

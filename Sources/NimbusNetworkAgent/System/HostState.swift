@@ -4,18 +4,27 @@ import NimbusServiceKit
 public struct Link: Sendable, Equatable {
     /// A VXLAN device's settings (`linkinfo.info_data`).
     public struct VXLAN: Sendable, Equatable {
+        /// The VNI (`id`).
         public var vni: Int
+        /// The local tunnel address.
         public var local: IPv4?
+        /// The UDP port (`dstport`).
         public var port: Int
+        /// Whether it learns remote MACs.
         public var learning: Bool
     }
 
+    /// The interface name.
     public var name: String
+    /// The interface index in its namespace.
     public var index: Int
     /// `linkinfo.info_kind`: `bridge`, `vxlan`, `veth`… nil for a plain device.
     public var kind: String?
+    /// The bridge it is a port of.
     public var master: String?
+    /// Its MTU.
     public var mtu: Int
+    /// Its MAC.
     public var mac: MACAddress?
     /// Administratively up (`UP` among the flags).
     public var up: Bool
@@ -23,13 +32,15 @@ public struct Link: Sendable, Equatable {
     public var noAddressGeneration: Bool?
     /// A bridge's STP state and forward delay.
     public var stpState: Int?
+    /// A bridge's forward delay.
     public var forwardDelay: Int?
+    /// A VXLAN device's settings.
     public var vxlan: VXLAN?
     /// The IPv4 addresses (`addr show` only).
     public var addresses: [IPv4Prefix]
 
-    /// Reads one entry of the JSON list.
-    init?(json: JSON) {
+    /// Reads one entry of the JSON list; nil when it has no name or index.
+    public init?(json: JSON) {
         guard let name = json["ifname"]?.string, let index = json["ifindex"]?.int else { return nil }
         self.name = name
         self.index = Int(index)
@@ -57,7 +68,7 @@ public struct Link: Sendable, Equatable {
     }
 
     /// The devices of a namespace by name, from `ip -j link show` / `addr show` output.
-    static func parse(_ json: JSON) -> [String: Link] {
+    public static func parse(_ json: JSON) -> [String: Link] {
         Dictionary((json.array ?? []).compactMap(Link.init(json:)).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
     }
 }
@@ -65,11 +76,13 @@ public struct Link: Sendable, Equatable {
 /// An entry of a VXLAN device's forwarding database (`bridge -j fdb show dev …`) that has a
 /// remote destination: the flood list (`00:00:00:00:00:00`) and the per-MAC l2pop entries.
 public struct FDBEntry: Sendable, Hashable {
+    /// The MAC (`00:00:00:00:00:00` for the flood list).
     public var mac: MACAddress
+    /// The remote tunnel address.
     public var destination: IPv4
 
     /// The entries with a `dst`; the bridge's own entries (no `dst`) are left out.
-    static func parse(_ json: JSON) -> [FDBEntry] {
+    public static func parse(_ json: JSON) -> [FDBEntry] {
         (json.array ?? []).compactMap { entry in
             guard let mac = entry["mac"]?.string.flatMap(MACAddress.init),
                 let destination = entry["dst"]?.string.flatMap(IPv4.init)
@@ -83,10 +96,13 @@ public struct FDBEntry: Sendable, Hashable {
 public struct Route: Sendable, Equatable {
     /// `default` or a network.
     public var destination: String
+    /// The next hop.
     public var gateway: IPv4?
+    /// The device it leaves by.
     public var device: String?
 
-    static func parse(_ json: JSON) -> [Route] {
+    /// The routes of `ip -j route show` output.
+    public static func parse(_ json: JSON) -> [Route] {
         (json.array ?? []).compactMap { entry in
             guard let destination = entry["dst"]?.string else { return nil }
             return Route(

@@ -2,15 +2,22 @@
 /// wire theirs: `tap…` on the host in the network's bridge, the other end (`ns-…`, `qr-…`,
 /// `qg-…`) inside the namespace with the port's MAC, the network's MTU and its addresses.
 public struct NamespacePort: Sendable, Equatable {
+    /// The port.
     public var portID: String
+    /// The agent's namespace the inner end is in.
     public var namespace: String
+    /// The host end, in the bridge.
     public var tap: String
+    /// The inner end.
     public var interface: String
+    /// The network's bridge on the host.
     public var bridge: String
     /// A `brq-` bridge, which the agent may create when the L2 agent has not yet; a mapped
     /// physical bridge must exist already.
     public var bridgeIsOwned: Bool
+    /// The network's MTU, on both ends.
     public var mtu: Int
+    /// The port's MAC, on the inner end.
     public var mac: MACAddress
     /// Every IPv4 address the inner end holds; others are removed.
     public var addresses: [IPv4Prefix]
@@ -24,7 +31,8 @@ public struct NamespacePort: Sendable, Equatable {
         if inner == nil {
             // A tap without its other end here is half of a stale pair: recreate both.
             if host[tap] != nil { commands.append(.ip(.host, "link", "del", tap)) }
-            commands.append(.ip(.host, "link", "add", tap, "type", "veth", "peer", "name", interface, "netns", namespace))
+            commands.append(
+                .ip(.host, "link", "add", tap, "type", "veth", "peer", "name", interface, "netns", namespace))
         }
         if host[bridge] == nil {
             guard bridgeIsOwned else { throw .missingBridge(bridge) }

@@ -7,23 +7,30 @@ import NimbusServiceKit
 public struct NftRuleset: Sendable, Equatable {
     /// A table by family and name (`inet nimbus_sg`).
     public struct TableID: Sendable, Hashable, CustomStringConvertible {
+        /// `bridge`, `inet`, `ip`…
         public var family: String
+        /// The table's name.
         public var name: String
 
+        /// The table `name` of `family`.
         public init(_ family: String, _ name: String) {
             self.family = family
             self.name = name
         }
 
+        /// As nft writes it (`inet nimbus_sg`).
         public var description: String { "\(family) \(name)" }
     }
 
     /// A set's or map's element: its key and, in a map, its value, both as text (a verdict
     /// reads `jump in_1`; a number in decimal).
     public struct Element: Sendable, Hashable {
+        /// The key (an interface name, an address, a number).
         public var key: String
+        /// A map's value; nil in a set.
         public var value: String?
 
+        /// An element.
         public init(key: String, value: String? = nil) {
             self.key = key
             self.value = value
@@ -36,22 +43,27 @@ public struct NftRuleset: Sendable, Equatable {
         public var sets: [String: [Element]] = [:]
         /// Chains by name, each with its rules' comments in order (nil: no comment).
         public var chains: [String: [String?]] = [:]
+
+        /// An empty table.
+        public init() {}
     }
 
+    /// Every table.
     public var tables: [TableID: Table] = [:]
 
     /// An empty ruleset.
     public init() {}
 
     /// Reads `nft -j list ruleset`.
-    init(json: JSON) {
+    public init(json: JSON) {
         for object in json["nftables"]?.array ?? [] {
             if let table = object["table"], let id = Self.id(table) {
                 if tables[id] == nil { tables[id] = Table() }
             } else if let set = object["set"] ?? object["map"], let id = Self.id(set, nameKey: "table"),
                 let name = set["name"]?.string
             {
-                tables[id, default: Table()].sets[name] = (set["elem"]?.array ?? []).map(Self.element)
+                let elements = set["elem"].map { $0.array ?? [$0] } ?? []
+                tables[id, default: Table()].sets[name] = elements.map(Self.element)
             } else if let chain = object["chain"], let id = Self.id(chain, nameKey: "table"),
                 let name = chain["name"]?.string
             {
