@@ -51,6 +51,14 @@ struct NetworkAPITests {
         #expect(tenant.json?["network"]?["provider:network_type"]?.string == "vxlan")
         #expect(tenant.json?["network"]?["provider:segmentation_id"]?.int == 10)
         #expect(tenant.json?["network"]?["mtu"]?.int == 1450)
+        // `router%3Aexternal=True`, as the SDK spells it, finds the external network only.
+        let external = try await cloud.send(.get, "/v2.0/networks?router%3Aexternal=True", token: cloud.demo)
+        #expect(external.json?["networks"]?.array?.compactMap { $0["id"]?.string } == [topology.external])
+        // Tempest makes its routers with `external_gateway_info: {}`: no gateway.
+        let bare = try await cloud.create(
+            "routers", "router", token: cloud.demo,
+            ["name": "bare", "admin_state_up": false, "external_gateway_info": [:]])
+        #expect(bare["external_gateway_info"] == .null)
         let subnets = try await cloud.send(.get, "/v2.0/subnets?network_id=\(topology.external)", token: cloud.demo)
         #expect(subnets.json?["subnets"]?.array?.count == 1)
     }

@@ -143,6 +143,16 @@ struct ListingTests {
             query.link(path: "/v2.0/networks", marker: "id1", limit: 2, reverse: true).hasSuffix("&page_reverse=True"))
     }
 
+    @Test("A raw query is read as Python's urlencode writes it: + is a space, names and values percent-decoded")
+    func rawQuery() {
+        let query = ListQuery(query: "router%3Aexternal=True&name=my+net&tag=a%2Bb&fields=id&empty=")
+        #expect(query.value("router:external") == "True")
+        #expect(query.value("name") == "my net")
+        #expect(query.value("tag") == "a+b")
+        #expect(query.value("empty") == "")
+        #expect(ListQuery(query: "").parameters.isEmpty)
+    }
+
     @Test("Filters keep the known parameters with all their values; the unknown are listed once")
     func filters() {
         let query = ListQuery([

@@ -212,6 +212,15 @@ extension NetworkAPI {
         try visible(transaction.state, .network, id, caller)
         guard let network = transaction.state.networks[id] else { throw NeutronFault.notFound(.network, id) }
         try modifiable(transaction.state, .network, id, owner: network.common.projectID, caller, "delete")
+        // An external network's floating IPs that no port uses go with it (Neutron's
+        // `_process_l3_delete`); an associated one keeps its port and holds the network.
+        for floating in transaction.state.floatingIPs.values
+        where floating.floatingNetworkID == id && floating.portID == nil {
+            transaction.state.ports[floating.floatingPortID] = nil
+            transaction.touch(.port, floating.floatingPortID)
+            transaction.state.floatingIPs[floating.common.id] = nil
+            transaction.touch(.floatingip, floating.common.id)
+        }
         let ports = transaction.state.ports(of: id)
         let busy = ports.filter { $0.deviceOwner != DeviceOwner.dhcp }.map(\.common.id).sorted()
         guard busy.isEmpty else {

@@ -39,7 +39,8 @@ extension NetworkAPI {
                     try attributes.finish(method: "POST")
                     router.common.revision = 1
                     transaction.state.routers[router.common.id] = router
-                    if let info, !info.isNull {
+                    // `{}` (what Tempest sends) and null both mean no gateway.
+                    if let info, !info.isNull, info.members?.isEmpty != true {
                         try setGateway(router.common.id, info, caller, &transaction)
                     }
                     transaction.touch(.router, router.common.id)
@@ -59,8 +60,10 @@ extension NetworkAPI {
                 if let name = try attributes.string("name") { router.common.name = name }
                 if let description = try attributes.string("description") { router.common.description = description }
                 if let flag = try attributes.bool("admin_state_up") { router.adminStateUp = flag }
-                if let routes = try attributes.objects("routes") {
-                    router.routes = try self.routes(routes, router: id, transaction.state)
+                if attributes.has("routes") {
+                    // `routes: null` clears them, as `[]` does.
+                    router.routes = try self.routes(
+                        try attributes.objects("routes") ?? [], router: id, transaction.state)
                 }
                 for key in ["distributed", "ha"] where try attributes.bool(key) == true {
                     throw NeutronFault.badRequest("Invalid input for operation: \(key) routers are not supported.")

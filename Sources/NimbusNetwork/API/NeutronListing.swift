@@ -23,11 +23,13 @@ struct NeutronListing {
     func respond(_ items: [JSON], sorted: Bool = true, caseInsensitive: Set<String> = []) throws -> Response {
         var selected = items.filter { matches($0, caseInsensitive: caseInsensitive) }
         if sorted { selected.sort(by: try order()) }
-        let paging: PageRequest
+        var paging: PageRequest
         do { paging = try PageRequest(query) } catch {
             throw NeutronFault.badRequest(
                 "Bad limit request: Limit must be an integer 0 or greater and not '\(query.value("limit") ?? "")'.")
         }
+        // `limit=0` is no paging at all, as in Neutron.
+        if paging.limit == 0 { paging.limit = nil }
         let page: Page<JSON>
         do { page = try selected.page(paging, id: { $0["id"]?.string ?? "" }) } catch {
             let marker = paging.marker ?? ""

@@ -11,7 +11,21 @@ public struct ListQuery: Sendable {
     public init(_ parameters: [(name: String, value: String)]) { self.parameters = parameters }
 
     public init(_ request: Request) {
-        self.init(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+        self.init(query: request.uri.query ?? "")
+    }
+
+    /// Parses a raw query string as the clients send it (Python's `urlencode`): `+` is a
+    /// space, then names and values are percent-decoded (`router%3Aexternal=True`).
+    public init(query: String) {
+        func decode(_ part: Substring) -> String {
+            let spaced = part.replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
+        }
+        self.init(
+            query.split(separator: "&").filter { !$0.isEmpty }.map { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+            })
     }
 
     /// The first value of `name`.
