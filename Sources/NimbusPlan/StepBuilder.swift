@@ -126,7 +126,7 @@ struct StepBuilder {
         switch service.health {
         case .http: "GET /healthz answers on port \(service.port ?? 0)"
         case .unit: "\(service.unitName) active"
-        case .heartbeat: "\(service.unitName) active and its heartbeat seen by its API"
+        case .heartbeat: "\(service.unitName) active (its heartbeats go to its API)"
         }
     }
 

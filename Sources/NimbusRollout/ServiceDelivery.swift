@@ -252,14 +252,15 @@ public struct ServiceDelivery: Sendable {
             switch entry.health {
             case .http: "GET /healthz answers on \(bindAddress(on: host)):\(entry.port ?? 0)"
             case .unit: "\(entry.unitName) is active"
-            case .heartbeat: "\(entry.unitName) is active and its API has its heartbeat"
+            case .heartbeat: "\(entry.unitName) is active (its API lists its heartbeats)"
             }
+        // An agent-only host has no nimbus-server: a unit's state is systemctl's to tell.
+        let run =
+            entry.health == .http
+            ? "\(ServiceEntry.Binary.server.path) health \(entry.name) --wait 30"
+            : "for i in $(seq 60); do systemctl is-active --quiet \(entry.unitName) && exit 0; sleep 0.5; done; echo \"\(entry.unitName) is $(systemctl is-active \(entry.unitName))\"; exit 1"
         return PreparedStep(resources: [
-            ResourceStep(
-                "health.\(entry.name)/check",
-                .check(
-                    run: "\(ServiceEntry.Binary.server.path) health \(entry.name) --wait 30",
-                    describe: describe))
+            ResourceStep("health.\(entry.name)/check", .check(run: run, describe: describe))
         ])
     }
 
