@@ -105,8 +105,13 @@ extension IntegrationTests.IdentityIntegrationTests {
             "systemd-run --unit=vm1-listener --collect ip netns exec vm1 busybox nc -ll -p 22 -e /bin/echo hello-from-vm1 && sleep 0.5"
         )
         #expect(port22.status == 0, "\(port22.text)")
-        let reached = try run(["sh", "-c", "echo | timeout 5 nc -w 3 \(address) 22"], timeout: 10)
-        #expect(reached.stdout.contains("hello-from-vm1"), "TCP 22 through the floating IP: \(reached.text)")
+        var reached = Output(status: -1, stdout: "", stderr: "")
+        let greeted = try eventually(15) {
+            reached = try run(["sh", "-c", "timeout 4 nc -w 2 \(address) 22 </dev/null"], timeout: 10)
+            return reached.stdout.contains("hello-from-vm1")
+        }
+        let listener = try ssh("systemctl status vm1-listener --no-pager | tail -3; ip netns exec vm1 ss -ltn")
+        #expect(greeted, "TCP 22 through the floating IP: \(reached.text); listener: \(listener.text)")
 
         // Clean up the port namespace; the cloud's resources stay for the other tests.
         _ = try ssh("systemctl stop vm1-listener; ip netns del vm1")
