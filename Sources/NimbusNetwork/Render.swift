@@ -57,6 +57,7 @@ extension NetworkState {
             ("enable_dhcp", .bool(subnet.enableDHCP)), ("ipv6_ra_mode", .optional(subnet.ipv6RAMode)),
             ("ipv6_address_mode", .optional(subnet.ipv6AddressMode)), ("subnetpool_id", .optional(subnet.subnetpoolID)),
             ("service_types", []), ("segment_id", nil), ("dns_publish_fixed_ip", false),
+            ("router:external", .bool(networks[subnet.networkID]?.external ?? false)),
         ]
         return .object(fields + subnet.common.trailer)
     }

@@ -83,6 +83,11 @@ struct NetworkAPITests {
         // Create equals show (Tempest compares them).
         let shown = try await cloud.send(.get, "/v2.0/ports/\(portID)", token: cloud.demo)
         #expect(shown.json?["port"] == port)
+        // Re-sending only the subnet keeps the address (as `openstack port set` may).
+        let kept = try await cloud.send(
+            .put, "/v2.0/ports/\(portID)", token: cloud.demo,
+            json: ["port": ["fixed_ips": [["subnet_id": .string(topology.subnet)]]]])
+        #expect(kept.json?["port"]?["fixed_ips"]?.array?.first?["ip_address"]?.string == address, "\(kept.text)")
 
         let floating = try await cloud.create(
             "floatingips", "floatingip", token: cloud.demo, ["floating_network_id": .string(topology.external)])

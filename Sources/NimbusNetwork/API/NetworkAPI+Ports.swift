@@ -242,16 +242,20 @@ extension NetworkAPI {
             if !networkOwner, requested.contains(where: { $0.address != nil }) {
                 throw NeutronFault.policy("update_port:fixed_ips:ip_address")
             }
-            // Addresses the port keeps stay its own; new ones are allocated.
-            let kept = requested.filter { entry in
-                port.fixedIPs.contains {
-                    $0.ipAddress == entry.address && (entry.subnetID == nil || $0.subnetID == entry.subnetID)
+            // An entry naming an address the port holds, or only a subnet it has an address
+            // on, keeps that address (Neutron's `_get_changed_ips_for_port`); the rest are
+            // allocated.
+            var ips: [FixedIP] = []
+            var fresh: [FixedIPRequest] = []
+            for entry in requested {
+                let held = port.fixedIPs.first { ip in
+                    !ips.contains(ip)
+                        && (entry.address.map { $0 == ip.ipAddress } ?? true)
+                        && (entry.subnetID.map { $0 == ip.subnetID } ?? true)
+                        && (entry.address != nil || entry.subnetID != nil)
                 }
+                if let held { ips.append(held) } else { fresh.append(entry) }
             }
-            let fresh = requested.filter { entry in
-                !kept.contains { $0.address == entry.address && $0.subnetID == entry.subnetID }
-            }
-            var ips = port.fixedIPs.filter { ip in kept.contains { $0.address == ip.ipAddress } }
             if !fresh.isEmpty {
                 var state = transaction.state
                 state.ports[id]?.fixedIPs = ips

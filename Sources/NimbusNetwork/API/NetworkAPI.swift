@@ -79,6 +79,10 @@ public struct NetworkAPI: Sendable {
     /// The project a new resource belongs to: the token's, or the `project_id`/`tenant_id`
     /// an admin names.
     func owner(_ attributes: inout Attributes, _ caller: Caller) throws -> String {
+        // Creating needs the member role (a reader may only look).
+        guard caller.isAdmin || caller.has(.member) else {
+            throw NeutronFault.policy("create_\(attributes.kind.member)")
+        }
         let given = try attributes.string("project_id") ?? attributes.string("tenant_id")
         if let given, given != caller.projectID {
             guard caller.isAdmin else {
