@@ -186,7 +186,7 @@ extension NetworkAPI {
             transaction.touch(.router, id)
             return
         }
-        if router.gateway != nil { try clearGateway(id, &transaction, changing: true) }
+        if router.gateway != nil { try clearGateway(id, &transaction) }
         let port = try servicePort(
             network: networkID, project: "", owner: DeviceOwner.routerGateway, device: id, fixedIPs: requested,
             onlyIPv4: requested == nil, &transaction)
@@ -200,9 +200,9 @@ extension NetworkAPI {
         transaction.touch(.router, id)
     }
 
-    /// Removes the gateway and its port; refused while floating IPs go through it (unless
-    /// it is being moved, `changing`).
-    func clearGateway(_ id: String, _ transaction: inout NetworkStore.Transaction, changing: Bool = false) throws {
+    /// Removes the gateway and its port; refused while floating IPs go through it (moving
+    /// the gateway to another network too, as Neutron refuses it).
+    func clearGateway(_ id: String, _ transaction: inout NetworkStore.Transaction) throws {
         guard var router = transaction.state.routers[id], let gateway = router.gateway else { return }
         if transaction.state.floatingIPs.values.contains(where: { $0.routerID == id }) {
             throw NeutronFault.conflict(
@@ -215,7 +215,6 @@ extension NetworkAPI {
         router.gateway = nil
         transaction.state.routers[id] = router
         transaction.touch(.router, id)
-        _ = changing
     }
 
     /// `add_router_interface` by subnet (a port with the subnet's gateway address) or by

@@ -21,7 +21,8 @@ struct NeutronListing {
     ///   - sorted: whether to order the items (as asked, else by creation).
     ///   - caseInsensitive: filters compared without regard to case.
     func respond(_ items: [JSON], sorted: Bool = true, caseInsensitive: Set<String> = []) throws -> Response {
-        var selected = items.filter { matches($0, caseInsensitive: caseInsensitive) }
+        let filters = self.filters
+        var selected = items.filter { matches($0, filters: filters, caseInsensitive: caseInsensitive) }
         if sorted { selected.sort(by: try order()) }
         var paging: PageRequest
         do { paging = try PageRequest(query) } catch {
@@ -36,7 +37,8 @@ struct NeutronListing {
             if let kind { throw NeutronFault(.notFound, kind.notFoundType, kind.notFoundMessage(marker)) }
             throw NeutronFault(.notFound, "HTTPNotFound", "Marker \(marker) could not be found.")
         }
-        var body: [(String, JSON)] = [(collection, .array(page.items.map(project)))]
+        let fields = self.fields
+        var body: [(String, JSON)] = [(collection, .array(page.items.map { project($0, fields: fields) }))]
         if let limit = paging.limit, limit > 0 {
             // Neutron's rule (api_common.get_pagination_links): a full page links on, and
             // every page but a short backward one links back.
@@ -58,19 +60,29 @@ struct NeutronListing {
     }
 
     /// The one resource, with `fields` applied.
-    func project(_ item: JSON) -> JSON {
-        let fields = query.values("fields").flatMap { $0.split(separator: ",").map(String.init) }
-        guard !fields.isEmpty, case .object(let members) = item else { return item }
-        let wanted = Set(fields)
-        return .object(members.filter { wanted.contains($0.0) })
+    func project(_ item: JSON) -> JSON { project(item, fields: fields) }
+
+    /// The `fields` asked for (repeated or comma-separated); empty: all of them.
+    var fields: Set<String> {
+        Set(query.values("fields").flatMap { $0.split(separator: ",").map(String.init) })
     }
 
-    func matches(_ item: JSON, caseInsensitive: Set<String> = []) -> Bool {
+    func project(_ item: JSON, fields: Set<String>) -> JSON {
+        guard !fields.isEmpty, case .object(let members) = item else { return item }
+        return .object(members.filter { fields.contains($0.0) })
+    }
+
+    /// The attribute filters of the query, each with all its values.
+    var filters: [String: [String]] {
         var wanted: [String: [String]] = [:]
         for (name, value) in query.parameters where !Self.control.contains(name) {
             wanted[name, default: []].append(value)
         }
-        for (name, values) in wanted {
+        return wanted
+    }
+
+    func matches(_ item: JSON, filters: [String: [String]], caseInsensitive: Set<String> = []) -> Bool {
+        for (name, values) in filters {
             if name == "fixed_ips" {
                 guard Self.fixedIPsMatch(item["fixed_ips"], values) else { return false }
                 continue
