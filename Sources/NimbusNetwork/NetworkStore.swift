@@ -11,6 +11,10 @@ public final class NetworkStore: Sendable {
     let database: any DatabaseWriter
     public let log: ChangeLog
     let current: Mutex<NetworkState>
+    /// Held for a whole write, from reading the state to replacing it: a write that read
+    /// the state before another's replacement would otherwise put back what that one
+    /// changed (a deleted port seen again).
+    let writer = Mutex(())
     /// What agents are sent for a changed resource (nil: nothing); set by the API, which
     /// renders resources.
     let publish: @Sendable (NetworkState, ResourceKind, String) -> (kind: String, body: JSON?)?
@@ -69,6 +73,10 @@ public final class NetworkStore: Sendable {
     /// resources are saved (or deleted, when gone from the copy) and published, then the
     /// copy becomes the state. A throw leaves everything as it was.
     public func write<T: Sendable>(_ body: (inout Transaction) throws -> T) throws -> T {
+        try writer.withLock { _ in try commit(body) }
+    }
+
+    private func commit<T: Sendable>(_ body: (inout Transaction) throws -> T) throws -> T {
         let result = try database.write { db -> (T, NetworkState) in
             var transaction = Transaction(state: current.withLock { $0 })
             let value = try body(&transaction)
