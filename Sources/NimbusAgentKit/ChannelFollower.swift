@@ -253,7 +253,8 @@ public final class ChannelFollower: Service, Sendable {
 }
 
 /// Tells the API every `interval` that the agent is alive, which revision it applied and
-/// the status of each resource. A `Service` beside the follower.
+/// the status of each resource, and at once whenever a status changed. A `Service` beside
+/// the follower.
 public struct HeartbeatService: Service {
     let client: ChannelClient
     let follower: ChannelFollower
@@ -279,16 +280,34 @@ public struct HeartbeatService: Service {
         self.logger = logger
     }
 
+    /// How often the statuses are looked at between beats: a change (a port turned
+    /// ACTIVE) is told at once, not with the next beat.
+    static let statusCheck = Duration.milliseconds(200)
+
     public func run() async throws {
+        let clock = ContinuousClock()
+        var sent: [ResourceStatus]?
+        var beat = clock.now - interval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await client.heartbeat(
-                    type: type, host: host, startedAt: startedAt, revision: follower.revision,
-                    statuses: await follower.currentStatuses(), configuration: configuration)
-            } catch {
-                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            let statuses = await follower.currentStatuses()
+            if statuses != sent || clock.now - beat >= interval {
+                // A failed beat is not repeated before the interval: an API that is down
+                // is not asked five times a second.
+                sent = statuses
+                beat = clock.now
+                do {
+                    try await client.heartbeat(
+                        type: type, host: host, startedAt: startedAt, revision: follower.revision,
+                        statuses: statuses, configuration: configuration)
+                } catch {
+                    logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                }
             }
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.statusCheck) }
+            } catch {
+                return
+            }
         }
     }
 }

@@ -17,6 +17,8 @@ public actor DHCPReconciler: Reconciler {
     /// The desired state as last given.
     public private(set) var view = NetworkView()
     var statuses: [String: ResourceStatus] = [:]
+    /// Whether a command failed in the last pass (`poll` then tries again).
+    var hostRefused = false
     var turnstile = Turnstile()
 
     /// A DHCP agent running its commands with `runner`.
@@ -44,6 +46,22 @@ public actor DHCPReconciler: Reconciler {
     /// The plan for the current view.
     public var plan: DHCPPlan { DHCPPlan(view: view, config: config) }
 
+    /// The statuses of the last pass (a retry may have changed them since the change that
+    /// caused it).
+    public func currentStatuses() async -> [ResourceStatus]? {
+        statuses.values.sorted { $0.id < $1.id }
+    }
+
+    /// Tries again when the host refused something in the last pass: a port on a network
+    /// whose bridge the L2 agent, acting on the same change, had not made yet. (A port the
+    /// plan itself refuses stays in ERROR until it changes.)
+    public func poll() async {
+        guard hostRefused else { return }
+        await pass()
+    }
+
+    public nonisolated var pollInterval: Duration? { .seconds(1) }
+
     func pass() async {
         if !turnstile.enter() { await withCheckedContinuation { turnstile.wait($0) } }
         await reconcile()
@@ -53,6 +71,7 @@ public actor DHCPReconciler: Reconciler {
     func reconcile() async {
         let plan = self.plan
         var result: [String: ResourceStatus] = [:]
+        var refused = false
         for (port, error) in plan.failures { result[port] = .port(port, PortState.error, error.description) }
         let wanted = Set(plan.servers.map(\.networkID))
         do throws(DataplaneError) {
@@ -66,18 +85,21 @@ public actor DHCPReconciler: Reconciler {
                     try await serve(server, host: host, namespaces: namespaces)
                     result[server.port.portID] = .port(server.port.portID, PortState.active)
                 } catch {
+                    refused = true
                     logger.error(
                         "cannot serve DHCP", metadata: ["network": "\(server.networkID)", "error": "\(error)"])
                     result[server.port.portID] = .port(server.port.portID, PortState.error, error.description)
                 }
             }
         } catch {
+            refused = true
             logger.error("cannot read the host's namespaces or devices", metadata: ["error": "\(error)"])
             for server in plan.servers {
                 result[server.port.portID] = .port(server.port.portID, PortState.error, error.description)
             }
         }
         statuses = result
+        hostRefused = refused
     }
 
     /// Makes one network's server right: namespace, port, files, dnsmasq.

@@ -18,6 +18,8 @@ public actor L3Reconciler: Reconciler {
     /// The desired state as last given.
     public private(set) var view = NetworkView()
     var statuses: [String: ResourceStatus] = [:]
+    /// Whether a command failed in the last pass (`poll` then tries again).
+    var hostRefused = false
     var turnstile = Turnstile()
 
     /// The sysctls of a router namespace, as Neutron sets them.
@@ -55,6 +57,22 @@ public actor L3Reconciler: Reconciler {
     /// The plan for the current view.
     public var plan: RouterPlan { RouterPlan(view: view, config: config) }
 
+    /// The statuses of the last pass (a retry may have changed them since the change that
+    /// caused it).
+    public func currentStatuses() async -> [ResourceStatus]? {
+        statuses.values.sorted { ($0.kind, $0.id) < ($1.kind, $1.id) }
+    }
+
+    /// Tries again when the host refused something in the last pass: a port on a network
+    /// whose bridge the L2 agent, acting on the same change, had not made yet. (A port the
+    /// plan itself refuses stays in ERROR until it changes.)
+    public func poll() async {
+        guard hostRefused else { return }
+        await pass()
+    }
+
+    public nonisolated var pollInterval: Duration? { .seconds(1) }
+
     func pass() async {
         if !turnstile.enter() { await withCheckedContinuation { turnstile.wait($0) } }
         await reconcile()
@@ -64,6 +82,7 @@ public actor L3Reconciler: Reconciler {
     func reconcile() async {
         let plan = self.plan
         var result: [String: ResourceStatus] = [:]
+        var refused = false
         func record(_ status: ResourceStatus) { result["\(status.kind)/\(status.id)"] = status }
         for (port, error) in plan.failures { record(.port(port, PortState.error, error.description)) }
         let wanted = Set(plan.routers.map(\.routerID))
@@ -83,6 +102,7 @@ public actor L3Reconciler: Reconciler {
                     record(.router(router.routerID, PortState.active))
                     for port in ports { record(.port(port, PortState.active)) }
                 } catch {
+                    refused = true
                     logger.error(
                         "cannot wire a router", metadata: ["router": "\(router.routerID)", "error": "\(error)"])
                     record(.router(router.routerID, PortState.error, error.description))
@@ -90,10 +110,12 @@ public actor L3Reconciler: Reconciler {
                 }
             }
         } catch {
+            refused = true
             logger.error("cannot read the host's namespaces or devices", metadata: ["error": "\(error)"])
             for router in plan.routers { record(.router(router.routerID, PortState.error, error.description)) }
         }
         statuses = result
+        hostRefused = refused
     }
 
     /// Makes one router right, in the order traffic needs it.
