@@ -61,6 +61,28 @@ struct NetworkAPITests {
         #expect(bare["external_gateway_info"] == .null)
         let subnets = try await cloud.send(.get, "/v2.0/subnets?network_id=\(topology.external)", token: cloud.demo)
         #expect(subnets.json?["subnets"]?.array?.count == 1)
+        // Seeing the external network is not using it: a member's port there is refused.
+        let onExternal = try await cloud.failure(
+            .post, "/v2.0/ports", token: cloud.demo, json: ["port": ["network_id": .string(topology.external)]],
+            status: .forbidden)
+        #expect(onExternal.message == "(rule:create_port) is disallowed by policy")
+        // `openstack router add route` / `remove route`: added once, removed if there.
+        let route: JSON = ["destination": "10.20.0.0/24", "nexthop": "192.168.0.10"]
+        let path = "/v2.0/routers/\(topology.router)"
+        for _ in 0..<2 {
+            let added = try await cloud.send(
+                .put, path + "/add_extraroutes", token: cloud.demo, json: ["router": ["routes": [route]]])
+            #expect(added.json?["router"]?["routes"]?.array == [route], "\(added.text)")
+        }
+        let unreachable = try await cloud.failure(
+            .put, path + "/add_extraroutes", token: cloud.demo,
+            json: ["router": ["routes": [["destination": "10.30.0.0/24", "nexthop": "172.16.0.1"]]]],
+            status: .badRequest)
+        #expect(unreachable.message.contains("the nexthop is not connected with router"))
+        let removed = try await cloud.send(
+            .put, path + "/remove_extraroutes", token: cloud.demo,
+            json: ["router": ["routes": [route, ["destination": "10.40.0.0/24", "nexthop": "192.168.0.11"]]]])
+        #expect(removed.json?["router"]?["routes"]?.array == [], "\(removed.text)")
     }
 
     @Test(

@@ -52,6 +52,11 @@ extension NetworkAPI {
         ),
         ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router", "2013-02-01T10:00:00-00:00"),
         (
+            "extraroute-atomic", "Atomically add/remove extra routes",
+            "Edit extra routes of a router on server side by atomically adding/removing extra routes",
+            "2019-07-10T10:00:00-00:00"
+        ),
+        (
             "fip-port-details", "Floating IP Port Details Extension",
             "Add port_details attribute to Floating IP resource",
             "2018-04-09T10:00:00-00:00"

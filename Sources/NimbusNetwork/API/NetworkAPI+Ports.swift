@@ -118,6 +118,9 @@ extension NetworkAPI {
         else { throw NeutronFault.notFound(.network, networkID) }
         let project = try owner(&attributes, caller)
         let networkOwner = caller.isAdmin || caller.owns(network.common.projectID)
+        // Seeing a network (an external one, say) is not using it: a port goes on one's own
+        // network or a shared one.
+        guard networkOwner || network.shared else { throw NeutronFault.policy("create_port") }
         for key in ["binding:host_id", "binding:profile"] where attributes.has(key) && !caller.isAdmin {
             throw NeutronFault.policy("create_port:\(key)")
         }

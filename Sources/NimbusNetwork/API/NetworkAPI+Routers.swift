@@ -118,6 +118,53 @@ extension NetworkAPI {
             let answer = try store.write { transaction in try removeInterface(id, body, caller, &transaction) }
             return Response.json(answer)
         }
+        // extraroute-atomic: `openstack router add route` / `remove route`.
+        router.put("/v2.0/routers/:id/add_extraroutes") { request, context in
+            try await changeRoutes(request, context, adding: true)
+        }
+        router.put("/v2.0/routers/:id/remove_extraroutes") { request, context in
+            try await changeRoutes(request, context, adding: false)
+        }
+    }
+
+    /// Adds routes to a router's extra routes (those it has already stay once) or removes
+    /// them (those it lacks are ignored); the answer is the whole router.
+    func changeRoutes(_ request: Request, _ context: ServiceContext, adding: Bool) async throws -> Response {
+        let caller = try await caller(request)
+        let id = try context.parameters.require("id")
+        let body = try await body(request, context: context)
+        guard let given = body["router"]?["routes"]?.array else {
+            throw NeutronFault.badRequest("Bad request: a router with its routes is required.")
+        }
+        let updated = try store.write { transaction -> JSON in
+            try visible(transaction.state, .router, id, caller)
+            guard var router = transaction.state.routers[id] else { throw NeutronFault.notFound(.router, id) }
+            try modifiable(
+                transaction.state, .router, id, owner: router.common.projectID, caller,
+                adding ? "add_extraroutes" : "remove_extraroutes")
+            if adding {
+                for route in try routes(given, router: id, transaction.state) where !router.routes.contains(route) {
+                    router.routes.append(route)
+                }
+            } else {
+                let removed = try given.map { entry -> HostRoute in
+                    guard let destination = entry["destination"]?.string, let nexthop = entry["nexthop"]?.string,
+                        let network = IPNetwork(truncating: destination), IPAddress(nexthop) != nil
+                    else {
+                        throw NeutronFault.badRequest(
+                            "Invalid input for routes. Reason: Invalid data format for hostroute '\(entry.text)'.")
+                    }
+                    return HostRoute(destination: network.description, nexthop: nexthop)
+                }
+                router.routes.removeAll { removed.contains($0) }
+            }
+            router.common.updatedAt = clock()
+            router.common.revision += 1
+            transaction.state.routers[id] = router
+            transaction.touch(.router, id)
+            return transaction.state.render(router)
+        }
+        return Response.json(["router": updated])
     }
 
     func routes(_ list: [JSON], router: String, _ state: NetworkState) throws -> [HostRoute] {
