@@ -1,20 +1,23 @@
 import Foundation
 import Testing
 
-/// `nimbus deploy` on a four-node sandbox (`dtest`, layout four) on networks of its own.
+/// `nimbus deploy` on a four-node sandbox (`dtest`) in the three-node layout (controller,
+/// network host, two computes; storage on the controller) on networks of its own.
 extension IntegrationTests {
     @Suite("Deploy: host preparation on a four-node sandbox")
     struct DeployIntegrationTests {
         static let name = "dtest"
-        static let answers = NSTemporaryDirectory() + "dtest-answers.txt"
-        static let logs = NSTemporaryDirectory() + "dtest-logs"
+        static let directory = NSTemporaryDirectory() + "dtest"
+        static let answers = directory + "/answers.txt"
+        static let logs = directory + "/logs"
         static let controller = "10.244.0.11"
         static let nodes = ["node1", "node2", "node3", "node4"]
 
         @discardableResult
         func up() throws -> Output {
+            try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
             let output = try run([
-                nimbusBinary(), "sandbox", "up", "--name", Self.name, "--nodes", "4", "--layout", "four",
+                nimbusBinary(), "sandbox", "up", "--name", Self.name, "--nodes", "4", "--layout", "three",
                 "--answer-file", Self.answers, "--management-network", "10.244.0.0/24", "--provider-network",
                 "10.245.0.0/24",
             ])

@@ -24,10 +24,12 @@ extension IntegrationTests {
             try run([nimbusBinary(), "sandbox", "ssh", "--name", Self.name, "node1", command], timeout: 120)
         }
 
+        /// The stock clients with keystonerc_admin's credentials.
+        static let cloud = CloudClient(keystonerc: directory + "/keystonerc_admin")
+
         /// The `openstack` client with keystonerc_admin's variables (or `changes` to them).
         func openstack(_ arguments: String..., as changes: [String: String] = [:]) throws -> Output {
-            let client = try requireTool("OPENSTACK")
-            return try Self.withCredentials(client, arguments, changes: changes)
+            try Self.cloud.openstack(arguments, as: changes)
         }
 
         /// Runs a client with keystonerc_admin's `OS_*` variables (`changes` applied), in
@@ -36,34 +38,11 @@ extension IntegrationTests {
             _ client: String, _ arguments: [String], changes: [String: String] = [:], in directory: String? = nil,
             timeout: Double = 120
         ) throws -> Output {
-            var environment: [String: String] = [:]
-            let rc = try String(contentsOfFile: Self.directory + "/keystonerc_admin", encoding: .utf8)
-            for line in rc.split(separator: "\n") where line.hasPrefix("export OS_") {
-                let assignment = line.dropFirst("export ".count)
-                guard let equals = assignment.firstIndex(of: "=") else { continue }
-                var value = String(assignment[assignment.index(after: equals)...])
-                if value.hasPrefix("'") && value.hasSuffix("'") { value = String(value.dropFirst().dropLast()) }
-                environment[String(assignment[..<equals])] = value
-            }
-            environment.merge(changes) { $1 }
-            let command = ["env"] + environment.map { "\($0)=\($1)" } + [client] + arguments
-            guard let directory else { return try run(command, timeout: timeout) }
-            let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(
-                separator: " ")
-            return try run(["sh", "-c", "cd '\(directory)' && exec \(quoted)"], timeout: timeout)
+            try cloud.run(client, arguments, changes: changes, in: directory, timeout: timeout)
         }
 
         /// A new project with a member user; the `OS_*` changes that act as that user.
-        func newMember(_ prefix: String) throws -> [String: String] {
-            let suffix = String(UUID().uuidString.prefix(6)).lowercased()
-            let project = "\(prefix)-\(suffix)"
-            let user = "\(prefix)-user-\(suffix)"
-            #expect(try openstack("project", "create", project).status == 0)
-            #expect(
-                try openstack("user", "create", "--project", project, "--password", "pw-\(suffix)", user).status == 0)
-            #expect(try openstack("role", "add", "--project", project, "--user", user, "member").status == 0)
-            return ["OS_USERNAME": user, "OS_PASSWORD": "pw-\(suffix)", "OS_PROJECT_NAME": project]
-        }
+        func newMember(_ prefix: String) throws -> [String: String] { try Self.cloud.newMember(prefix) }
 
         @Test(
             "A fresh node: deploy installs and bootstraps identity, status is green, a second deploy changes nothing",
@@ -188,9 +167,9 @@ extension IntegrationTests {
         }
 
         @Test(
-            "Tempest 47: the image and object storage smoke tests pass; the full image.v2 and object_storage counts",
-            whenInstalled("TEMPEST"), .timeLimit(.minutes(20)))
-        func tempestImageAndObjectStorage() throws {
+            "Tempest 47: the image, object storage and network smoke tests pass; the full image.v2, object_storage and network counts",
+            whenInstalled("TEMPEST", "OPENSTACK"), .timeLimit(.minutes(25)))
+        func tempestImageObjectStorageAndNetwork() throws {
             _ = try requireTool("TEMPEST")
             try runTempest()
         }

@@ -3,8 +3,9 @@
 #   Tests/Tempest/run.sh KEYSTONERC WORKSPACE [tempest run arguments…]
 # Writes WORKSPACE/etc/tempest.conf from the keystonerc's admin credentials: dynamic
 # credentials, only the services Nimbus carries out so far (identity, image, object
-# storage), and the object storage middleware it implements (the rest is declared off,
-# so Tempest skips those tests instead of failing them).
+# storage, and network when the cloud has an external network), and the object storage
+# middleware and network extensions it implements (the rest is declared off, so Tempest
+# skips those tests instead of failing them).
 set -euo pipefail
 rc=$1 workspace=$2
 shift 2
@@ -14,6 +15,15 @@ tempest=${TEMPEST:-$(cd "$(dirname "$0")/../.." && pwd)/.venv-tempest/bin/tempes
 # A plain directory, not a `tempest init` workspace: nothing is registered in
 # ~/.tempest, so runs from different checkouts never collide.
 mkdir -p "$workspace/etc" "$workspace/logs"
+openstack=${OPENSTACK:-$(cd "$(dirname "$0")/../.." && pwd)/.venv/bin/openstack}
+# The network service is tested when the cloud has one, with an external network
+# (Tempest's public network) and exactly the extensions it advertises.
+neutron=false public_network= extensions=
+if public_network=$("$openstack" network list --external -f value -c ID 2>/dev/null | head -n 1) &&
+  [ -n "$public_network" ]; then
+  neutron=true
+  extensions=$("$openstack" extension list --network -f value -c Alias | paste -sd, -)
+fi
 image=$workspace/etc/tiny.img
 [ -f "$image" ] || head -c 1048576 /dev/urandom > "$image"
 cat > "$workspace/etc/tempest.conf" <<CONF
@@ -41,7 +51,7 @@ keystone = true
 glance = true
 swift = true
 nova = false
-neutron = false
+neutron = $neutron
 cinder = false
 horizon = false
 placement = false
@@ -60,6 +70,19 @@ discoverability = true
 discoverable_apis = slo,account_quotas,container_quotas
 container_sync = false
 object_versioning = false
+[network]
+public_network_id = $public_network
+project_network_cidr = 10.100.0.0/16
+project_network_mask_bits = 28
+[network-feature-enabled]
+ipv6 = true
+ipv6_subnet_attributes = true
+api_extensions = $extensions
+floating_ips = true
+port_admin_state_change = true
+port_security = true
+[enforce_scope]
+neutron = false
 [validation]
 run_validation = false
 CONF
