@@ -32,6 +32,7 @@ let package = Package(
         // Layer 1: C system libraries.
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CGlibcMalloc"),
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         // Layer 2: thin Swift owners of those libraries, knowing nothing of clouds.
         .target(
             name: "SSH",
@@ -39,6 +40,7 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strict
         ),
+        .target(name: "Libvirt", dependencies: ["CLibvirt"], exclude: ["README.md"], swiftSettings: strict),
         // Layer 3: orchestrator libraries.
         .target(
             name: "NimbusModel",
@@ -332,6 +334,7 @@ let package = Package(
             dependencies: ["SSH"],
             swiftSettings: strict
         ),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: strict),
         .testTarget(
             name: "NimbusIntegrationTests",
             dependencies: ["nimbus", "nimbus-channel-test", "SSH"],
