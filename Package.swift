@@ -171,6 +171,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The compute agent's pieces: domain XML, config drives, instance disks, libvirt.
+        .target(
+            name: "NimbusComputeAgent",
+            dependencies: [
+                "Libvirt", "NimbusAgentKit", "NimbusServiceKit", "NimbusSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // What every host agent stands on: the channel to its API (list + watch,
         // heartbeats), reconcilers, back-off.
         .target(
@@ -271,6 +280,11 @@ let package = Package(
                 "NimbusNetwork", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusComputeAgentTests",
+            dependencies: ["NimbusComputeAgent", "Libvirt", "NimbusServiceKit", "NimbusSystem"],
             swiftSettings: strict
         ),
         .testTarget(
