@@ -42,7 +42,14 @@ final class PollingL2: Reconciler {
         return statuses
     }
 
-    func apply(_ item: ChangeLog.Item) async -> ResourceStatus? { await inner.apply(item) }
+    func apply(_ item: ChangeLog.Item) async -> ResourceStatus? {
+        let status = await inner.apply(item)
+        // Every port's status as of this pass, so a port wired now is told now, not at the
+        // next poll.
+        let statuses = await inner.currentStatuses()
+        last.withLock { $0 = statuses }
+        return status
+    }
 
     func currentStatuses() async -> [ResourceStatus]? { last.withLock { $0 } }
 
@@ -63,13 +70,16 @@ enum AgentRunner {
         heartbeats: [(type: String, configuration: JSON)], logger: Logger
     ) async throws {
         try FileManager.default.createDirectory(
-            atPath: settings.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            atPath: settings.stateDirectory, withIntermediateDirectories: true,
+            // dnsmasq, running as nobody, reads its files below it.
+            attributes: [.posixPermissions: 0o755])
         let login = try ServiceLogin(settings.credentials)
         let client = try ChannelClient(apiURL: settings.apiURL, login: login)
         let follower = ChannelFollower(
             client: client, reconciler: reconciler, statePath: settings.stateDirectory + "/" + state, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: follower), .init(service: ReconcilerPoller(reconciler: reconciler)),
+            .init(service: StartupCodeRelease()),
         ]
         for (type, configuration) in heartbeats {
             services.append(
@@ -84,5 +94,16 @@ enum AgentRunner {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+/// Hands back the start-up code's pages (`Memory.releaseStartupCode`) once the agent has
+/// listed and applied its state, as the API services do once they serve: some 20 MiB of
+/// an agent's resident memory is code it never runs again.
+struct StartupCodeRelease: Service {
+    func run() async throws {
+        do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) } } catch { return }
+        Memory.releaseStartupCode()
+        try? await gracefulShutdown()
     }
 }

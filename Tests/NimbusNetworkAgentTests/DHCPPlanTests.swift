@@ -114,4 +114,19 @@ struct DHCPPlanTests {
                 "[qdhcp-\(topology.tenantNet)] ip addr del 192.168.0.9/24 dev ns-d0a0d0a0-00"
             ])
     }
+
+    @Test("A lease the hosts file no longer gives is stale: a deleted port's, or one whose address moved")
+    func staleLeases() {
+        let hosts =
+            "fa:16:3e:00:00:01,host-192-168-0-5.openstacklocal,192.168.0.5\nfa:16:3e:00:00:02,host-192-168-0-6.openstacklocal,192.168.0.6\n"
+        let leases = """
+            1796223000 fa:16:3e:00:00:01 192.168.0.5 host-192-168-0-5 01:fa:16:3e:00:00:01
+            1796223000 FA:16:3E:00:00:02 192.168.0.7 host-192-168-0-7 *
+            1796223000 fa:16:3e:00:00:09 192.168.0.9 host-192-168-0-9 *
+
+            """
+        let stale = DHCPReconciler.staleLeases(leases, hosts: hosts)
+        #expect(stale.map(\.address) == ["192.168.0.7", "192.168.0.9"])
+        #expect(stale.map(\.mac) == ["fa:16:3e:00:00:02", "fa:16:3e:00:00:09"])
+    }
 }

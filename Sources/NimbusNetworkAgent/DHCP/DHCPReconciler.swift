@@ -128,6 +128,7 @@ public actor DHCPReconciler: Reconciler {
             if changed {
                 try Dnsmasq.reload(running, networkID: server.networkID)
                 logger.info("dnsmasq reloaded", metadata: ["network": "\(server.networkID)"])
+                try await release(Self.staleLeases(SystemFile.text(leases) ?? "", hosts: server.hosts), server)
             }
             return
         }
@@ -140,6 +141,39 @@ public actor DHCPReconciler: Reconciler {
             throw .dnsmasq(network: server.networkID, reason: "it exited after starting (see the system log)")
         }
         logger.info("dnsmasq started", metadata: ["network": "\(server.networkID)"])
+    }
+
+    /// The leases (address, MAC) of the leases file that the hosts file no longer gives:
+    /// a deleted port's, or one whose address moved. dnsmasq would refuse that address to
+    /// the next port IPAM hands it to until the lease ran out (a day).
+    public static func staleLeases(_ leases: String, hosts: String) -> [(address: String, mac: String)] {
+        // Hosts lines: `mac,name,address`; lease lines: `expiry mac address name client-id`.
+        let given = Set(
+            hosts.split(separator: "\n").compactMap { line -> String? in
+                let fields = line.split(separator: ",")
+                guard fields.count >= 3, let address = fields.last else { return nil }
+                return "\(fields[0].lowercased()) \(address)"
+            })
+        return leases.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { return nil }
+            let (mac, address) = (fields[1].lowercased(), String(fields[2]))
+            return given.contains("\(mac) \(address)") ? nil : (address, mac)
+        }
+    }
+
+    /// Tells dnsmasq to forget stale leases (`dhcp_release` in the namespace, as Neutron
+    /// does: a DHCPRELEASE for the address on the port's interface). One that fails runs out
+    /// on its own.
+    func release(_ stale: [(address: String, mac: String)], _ server: DHCPPlan.Server) async throws(DataplaneError) {
+        for lease in stale {
+            _ = try await executor.run(
+                HostCommand(
+                    .namespace(server.namespace), ["dhcp_release", server.port.interface, lease.address, lease.mac],
+                    mayFail: true))
+            logger.info(
+                "stale lease released", metadata: ["network": "\(server.networkID)", "address": "\(lease.address)"])
+        }
     }
 
     /// Stops a network's dnsmasq, deletes its namespace (which takes the veth pair with it)

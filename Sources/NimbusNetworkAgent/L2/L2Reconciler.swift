@@ -45,6 +45,9 @@ public actor L2Reconciler: Reconciler {
         return statuses[item.id]
     }
 
+    /// The statuses of the last pass.
+    public func currentStatuses() async -> [ResourceStatus]? { statuses.values.sorted { $0.id < $1.id } }
+
     /// Re-applies the current view (taps that appeared since are plugged); the statuses.
     public func rescan() async -> [ResourceStatus] {
         await pass()
