@@ -171,6 +171,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The compute service (Nova v2.1): flavors, key pairs, servers, and the scheduler.
+        .target(
+            name: "NimbusCompute",
+            dependencies: [
+                "NimbusServiceKit", "NimbusSystem", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         // The compute agent's pieces: domain XML, config drives, instance disks, libvirt.
         .target(
             name: "NimbusComputeAgent",
@@ -278,6 +287,14 @@ let package = Package(
             name: "NimbusNetworkTests",
             dependencies: [
                 "NimbusNetwork", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusComputeTests",
+            dependencies: [
+                "NimbusCompute", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict

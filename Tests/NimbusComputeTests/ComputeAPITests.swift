@@ -1,0 +1,232 @@
+import Foundation
+import Hummingbird
+import NimbusCompute
+import NimbusServiceKit
+import NimbusTestSupport
+import Testing
+
+/// An identity and a compute service in-process, the compute service asking the identity
+/// router about tokens.
+struct ComputeCloud {
+    typealias Client = InProcessClient<RouterResponder<ServiceContext>>
+    let identity: TestIdentity
+    let api: ComputeAPI
+    let compute: Client
+    let admin: String
+    let demo: String
+
+    /// - Parameter identity: the identity service of an earlier cloud (a restart keeps its users).
+    init(path: String? = nil, identity given: TestIdentity? = nil) async throws {
+        let identity = try given ?? TestIdentity(catalog: [])
+        self.identity = identity
+        api = ComputeAPI(
+            store: try ComputeStore(path: path), validator: identity.validator, identityURI: "http://ctl:5000")
+        compute = Client(responder: buildComputeRouter(api: api).buildResponder())
+        admin = try await identity.admin()
+        demo = try await identity.demo()
+    }
+
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, token: String?, json: JSON? = nil, version: String? = nil
+    ) async throws -> Client.Reply {
+        var headers: [String: String] = [:]
+        if let token { headers["X-Auth-Token"] = token }
+        if json != nil { headers["Content-Type"] = "application/json" }
+        if let version { headers["OpenStack-API-Version"] = "compute \(version)" }
+        return try await compute.send(method, path, headers: headers, body: json?.bytes)
+    }
+}
+
+@Suite("Compute API: versions, flavors, key pairs")
+struct ComputeAPITests {
+    static let publicKey =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHUHgoSNZUu16G9+HD5uWdkLmKZ/Aiq4xnJIDB/FF0z9 test@nimbus"
+
+    @Test("GET / lists v2.0 and v2.1; GET /v2.1 is the one version with 2.1–2.96; a version above is 406")
+    func versions() async throws {
+        let cloud = try await ComputeCloud()
+        let root = try await cloud.send(.get, "/", token: nil)
+        #expect(root.json?["versions"]?.array?.compactMap { $0["id"]?.string } == ["v2.0", "v2.1"])
+        let v21 = try await cloud.send(.get, "/v2.1", token: nil)
+        #expect(v21.json?["version"]?["version"]?.string == "2.96")
+        #expect(v21.json?["version"]?["min_version"]?.string == "2.1")
+        let refused = try await cloud.send(.get, "/v2.1/flavors", token: cloud.demo, version: "2.97")
+        #expect(refused.status == .notAcceptable)
+        #expect(refused.json?["computeFault"]?["message"]?.string?.contains("2.97") == true, "\(refused.text)")
+        let echoed = try await cloud.send(.get, "/v2.1/flavors", token: cloud.demo, version: "2.61")
+        #expect(echoed.header("OpenStack-API-Version") == "compute 2.61")
+        let anonymous = try await cloud.send(.get, "/v2.1/flavors", token: nil)
+        #expect(anonymous.status == .unauthorized)
+    }
+
+    @Test(
+        "Flavors as the notes make them: admin creates (200), private ones open to a project, members see what is theirs"
+    )
+    func flavors() async throws {
+        let cloud = try await ComputeCloud()
+        let nano: JSON = [
+            "flavor": [
+                "name": "m1.nano", "id": "0", "ram": 64, "vcpus": 1, "disk": 1, "swap": 0,
+                "OS-FLV-EXT-DATA:ephemeral": 0, "os-flavor-access:is_public": true,
+            ]
+        ]
+        let created = try await cloud.send(.post, "/v2.1/flavors", token: cloud.admin, json: nano, version: "2.61")
+        #expect(created.status == .ok, "\(created.text)")
+        let flavor = created.json?["flavor"]
+        #expect(flavor?["id"]?.string == "0" && flavor?["ram"]?.int == 64 && flavor?["swap"]?.string == "")
+        #expect(flavor?["extra_specs"]?.members?.isEmpty == true && flavor?["description"] == .null)
+        #expect(flavor?["links"]?.array?.first?["href"]?.string?.hasSuffix("/v2.1/flavors/0") == true)
+        let again = try await cloud.send(.post, "/v2.1/flavors", token: cloud.admin, json: nano, version: "2.61")
+        #expect(
+            again.status == .conflict
+                && again.json?["conflictingRequest"]?["message"]?.string == "Flavor with ID 0 already exists.")
+        let member = try await cloud.send(.post, "/v2.1/flavors", token: cloud.demo, json: nano)
+        #expect(member.status == .forbidden)
+        let badRAM = try await cloud.send(
+            .post, "/v2.1/flavors", token: cloud.admin,
+            json: ["flavor": ["name": "x", "ram": 0, "vcpus": 1, "disk": 1]])
+        #expect(badRAM.status == .badRequest && badRAM.json?["badRequest"]?["message"]?.string?.contains("ram") == true)
+
+        // A private flavor for the demo project, as `flavor create --private --project demo`.
+        let privateFlavor: JSON = [
+            "flavor": [
+                "name": "a.nano", "id": "100", "ram": 64, "vcpus": 1, "disk": 1, "os-flavor-access:is_public": false,
+            ]
+        ]
+        #expect(try await cloud.send(.post, "/v2.1/flavors", token: cloud.admin, json: privateFlavor).status == .ok)
+        let demoID = try await cloud.identity.projectID("demo")
+        let hidden = try await cloud.send(.get, "/v2.1/flavors/100", token: cloud.demo)
+        #expect(
+            hidden.status == .notFound
+                && hidden.json?["itemNotFound"]?["message"]?.string == "Flavor 100 could not be found.")
+        let access = try await cloud.send(
+            .post, "/v2.1/flavors/100/action", token: cloud.admin,
+            json: ["addTenantAccess": ["tenant": .string(demoID)]])
+        #expect(
+            access.json?["flavor_access"]?.array == [["flavor_id": "100", "tenant_id": .string(demoID)]],
+            "\(access.text)")
+        let twice = try await cloud.send(
+            .post, "/v2.1/flavors/100/action", token: cloud.admin,
+            json: ["addTenantAccess": ["tenant": .string(demoID)]])
+        #expect(twice.status == .conflict)
+        let onPublic = try await cloud.send(
+            .post, "/v2.1/flavors/0/action", token: cloud.admin, json: ["addTenantAccess": ["tenant": .string(demoID)]])
+        #expect(onPublic.status == .conflict)
+        #expect(try await cloud.send(.get, "/v2.1/flavors/100", token: cloud.demo).status == .ok)
+
+        // Lists: the member sees both; admin's default hides private flavors not open to it, None shows all.
+        func names(_ path: String, _ token: String) async throws -> [String] {
+            let reply = try await cloud.send(.get, path, token: token, version: "2.61")
+            return reply.json?["flavors"]?.array?.compactMap { $0["name"]?.string } ?? []
+        }
+        #expect(try await names("/v2.1/flavors/detail?is_public=True", cloud.demo) == ["m1.nano", "a.nano"])
+        #expect(try await names("/v2.1/flavors/detail", cloud.admin) == ["m1.nano"])
+        #expect(try await names("/v2.1/flavors/detail?is_public=None", cloud.admin) == ["m1.nano", "a.nano"])
+        #expect(try await names("/v2.1/flavors/detail?is_public=false", cloud.admin) == ["a.nano"])
+        #expect(try await names("/v2.1/flavors?minRam=128", cloud.demo) == [])
+        let bad = try await cloud.send(.get, "/v2.1/flavors/detail?is_public=maybe", token: cloud.admin)
+        #expect(bad.status == .badRequest)
+        let paged = try await cloud.send(.get, "/v2.1/flavors?limit=1", token: cloud.demo)
+        #expect(
+            paged.json?["flavors_links"]?.array?.first?["href"]?.string?.hasSuffix("marker=0") == true, "\(paged.text)")
+        let rest = try await cloud.send(.get, "/v2.1/flavors?marker=0", token: cloud.demo)
+        #expect(rest.json?["flavors"]?.array?.compactMap { $0["id"]?.string } == ["100"])
+        let lister = try await cloud.send(.get, "/v2.1/flavors/100/os-flavor-access", token: cloud.admin)
+        #expect(lister.json?["flavor_access"]?.array?.count == 1)
+
+        // Extra specs; swap as 0 from 2.75; the description from 2.55.
+        let specs = try await cloud.send(
+            .post, "/v2.1/flavors/0/os-extra_specs", token: cloud.admin,
+            json: ["extra_specs": ["hw:cpu_policy": "shared", "n": 2]])
+        #expect(specs.json?["extra_specs"]?["n"]?.string == "2", "\(specs.text)")
+        let one = try await cloud.send(.get, "/v2.1/flavors/0/os-extra_specs/n", token: cloud.demo)
+        #expect(one.json == ["n": "2"])
+        let mismatch = try await cloud.send(
+            .put, "/v2.1/flavors/0/os-extra_specs/n", token: cloud.admin, json: ["m": "3"])
+        #expect(mismatch.status == .badRequest)
+        #expect(
+            try await cloud.send(.delete, "/v2.1/flavors/0/os-extra_specs/n", token: cloud.admin).status == .accepted)
+        let shown = try await cloud.send(.get, "/v2.1/flavors/0", token: cloud.demo, version: "2.75")
+        #expect(shown.json?["flavor"]?["swap"]?.int == 0)
+        #expect(shown.json?["flavor"]?["extra_specs"] == ["hw:cpu_policy": "shared"])
+        let described = try await cloud.send(
+            .put, "/v2.1/flavors/0", token: cloud.admin, json: ["flavor": ["description": "tiny"]], version: "2.55")
+        #expect(described.json?["flavor"]?["description"]?.string == "tiny", "\(described.text)")
+        #expect(try await cloud.send(.delete, "/v2.1/flavors/0", token: cloud.admin).status == .accepted)
+        #expect(try await cloud.send(.delete, "/v2.1/flavors/0", token: cloud.admin).status == .notFound)
+    }
+
+    @Test("Key pairs: imported with their fingerprint, made here with a private key, each user's own, per microversion")
+    func keyPairs() async throws {
+        let path = NSTemporaryDirectory() + "nimbus-compute-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let cloud = try await ComputeCloud(path: path)
+        let imported = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo,
+            json: ["keypair": ["name": "k1", "public_key": .string(Self.publicKey)]], version: "2.10")
+        #expect(imported.status == .created, "\(imported.text)")
+        let pair = imported.json?["keypair"]
+        #expect(pair?["fingerprint"]?.string == KeyPairs.sshFingerprint(Self.publicKey))
+        #expect(pair?["fingerprint"]?.string?.split(separator: ":").count == 16)
+        #expect(
+            pair?["type"]?.string == "ssh" && pair?["user_id"]?.string?.isEmpty == false && pair?["private_key"] == nil)
+        let duplicate = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo,
+            json: ["keypair": ["name": "k1", "public_key": .string(Self.publicKey)]])
+        #expect(
+            duplicate.status == .conflict
+                && duplicate.json?["conflictingRequest"]?["message"]?.string == "Key pair 'k1' already exists.")
+        let badName = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo,
+            json: ["keypair": ["name": "k!", "public_key": .string(Self.publicKey)]])
+        #expect(badName.status == .badRequest)
+        let badKey = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo,
+            json: ["keypair": ["name": "k2", "public_key": "ssh-rsa bm90IGEga2V5"]])
+        #expect(
+            badKey.json?["badRequest"]?["message"]?.string == "Keypair data is invalid: failed to generate fingerprint")
+        // Made here (Tempest sends no public key): 200 at 2.1, with the private key.
+        let made = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo, json: ["keypair": ["name": "gen"]])
+        #expect(made.status == .ok, "\(made.text)")
+        #expect(made.json?["keypair"]?["private_key"]?.string?.contains("PRIVATE KEY") == true)
+        #expect(made.json?["keypair"]?["public_key"]?.string?.hasPrefix("ssh-rsa ") == true)
+        let required = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo, json: ["keypair": ["name": "gen2"]], version: "2.92")
+        #expect(required.status == .badRequest)
+
+        // Lists wrap each pair; show has Nova's extra fields; another user sees none of them.
+        let list = try await cloud.send(.get, "/v2.1/os-keypairs", token: cloud.demo, version: "2.35")
+        #expect(list.json?["keypairs"]?.array?.compactMap { $0["keypair"]?["name"]?.string } == ["gen", "k1"])
+        let shown = try await cloud.send(.get, "/v2.1/os-keypairs/k1", token: cloud.demo, version: "2.2")
+        #expect(shown.json?["keypair"]?["deleted"] == false && shown.json?["keypair"]?["id"]?.int != nil)
+        #expect(try await cloud.send(.get, "/v2.1/os-keypairs/k1", token: cloud.admin).status == .notFound)
+        let demoUser = try #require(pair?["user_id"]?.string)
+        let asAdmin = try await cloud.send(
+            .get, "/v2.1/os-keypairs/k1?user_id=\(demoUser)", token: cloud.admin, version: "2.10")
+        #expect(asAdmin.status == .ok)
+        let notAdmin = try await cloud.send(
+            .get, "/v2.1/os-keypairs?user_id=someone", token: cloud.demo, version: "2.10")
+        #expect(notAdmin.status == .forbidden)
+
+        // Kept across a restart; deleted with 204 from 2.2.
+        let restarted = try await ComputeCloud(path: path, identity: cloud.identity)
+        let after = try await restarted.send(.get, "/v2.1/os-keypairs/k1", token: restarted.demo)
+        #expect(after.json?["keypair"]?["public_key"]?.string == Self.publicKey)
+        #expect(
+            try await restarted.send(.delete, "/v2.1/os-keypairs/k1", token: restarted.demo, version: "2.2").status
+                == .noContent)
+        let gone = try await restarted.send(.delete, "/v2.1/os-keypairs/k1", token: restarted.demo)
+        #expect(
+            gone.status == .notFound
+                && gone.json?["itemNotFound"]?["message"]?.string?.hasPrefix("Keypair k1 not found for user") == true)
+    }
+
+    @Test("Fingerprints: OpenSSH's MD5 of the key blob; a blob naming another type is refused")
+    func fingerprints() throws {
+        #expect(KeyPairs.sshFingerprint(Self.publicKey) != nil)
+        #expect(KeyPairs.sshFingerprint("ssh-rsa " + Self.publicKey.split(separator: " ")[1]) == nil)
+        #expect(KeyPairs.sshFingerprint("garbage") == nil)
+    }
+}
