@@ -205,7 +205,8 @@ let package = Package(
         .target(
             name: "NimbusServer",
             dependencies: [
-                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusNetwork", "NimbusModel",
+                "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusNetwork", "NimbusCompute",
+                "NimbusModel",
                 "NimbusManifest",
                 "NimbusSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,39 +6,27 @@ import NimbusObject
 import NimbusServiceKit
 
 /// `nimbus-server object`: the Swift-compatible object storage service.
-struct ObjectCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "object",
-        abstract: "The object storage service (Swift v1 API).",
-        subcommands: [Serve.self],
-        defaultSubcommand: Serve.self
-    )
+enum ObjectService: ServedService {
+    static let name = "object"
+    static let abstract = "The object storage service (Swift v1 API)."
 
-    struct Serve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "serve", abstract: "Serve the API until SIGTERM (the default).")
-        @Option(name: .long, help: "The service's configuration file.")
-        var config = "/etc/nimbus/object.conf"
-
-        func run() async throws {
-            Memory.configureAllocator()
-            let settings = try ObjectServiceConfig.load(path: config)
-            let api = try settings.open()
-            let logger = Logger(label: "nimbus.object")
-            let leftovers = try api.removeLeftovers()
-            logger.info(
-                "object service starting",
-                metadata: [
-                    "bind": "\(settings.host):\(settings.port)", "state": "\(settings.stateDirectory)",
-                    "leftovers_removed": "\(leftovers)",
-                ])
-            // Expired objects (X-Delete-At) are hidden at once and removed within a minute.
-            let expirer = PeriodicService(name: "removing expired objects", every: .seconds(30), logger: logger) {
-                _ = try api.sweepExpired()
-            }
-            try await ServiceServer.run(
-                buildObjectRouter(api: api), host: settings.host, port: settings.port, services: [expirer],
-                logger: logger)
+    static func serve(config: String) async throws {
+        let settings = try ObjectServiceConfig.load(path: config)
+        let api = try settings.open()
+        let logger = Logger(label: "nimbus.object")
+        let leftovers = try api.removeLeftovers()
+        logger.info(
+            "object service starting",
+            metadata: [
+                "bind": "\(settings.host):\(settings.port)", "state": "\(settings.stateDirectory)",
+                "leftovers_removed": "\(leftovers)",
+            ])
+        // Expired objects (X-Delete-At) are hidden at once and removed within a minute.
+        let expirer = PeriodicService(name: "removing expired objects", every: .seconds(30), logger: logger) {
+            _ = try api.sweepExpired()
         }
+        try await ServiceServer.run(
+            buildObjectRouter(api: api), host: settings.host, port: settings.port, services: [expirer],
+            logger: logger)
     }
 }

@@ -7,7 +7,8 @@ public struct ServerCommand: AsyncParsableCommand {
         abstract: "Nimbus's bundled OpenStack-compatible services, one subcommand each.",
         version: "nimbus-server 0.5",
         subcommands: [
-            IdentityCommand.self, ImageCommand.self, ObjectCommand.self, NetworkCommand.self, HealthCommand.self,
+            IdentityCommand.self, ServiceCommand<ImageService>.self, ServiceCommand<ObjectService>.self,
+            ServiceCommand<NetworkService>.self, ServiceCommand<ComputeService>.self, HealthCommand.self,
         ]
     )
 

@@ -77,6 +77,7 @@ extension IntegrationTests {
             try servicesRunConfined()
             try channelSurvivesAPIKill()
             try networkWalkthrough()
+            try computeWalkthrough()
         }
 
         @Test(
