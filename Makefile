@@ -6,7 +6,7 @@
 SWIFT      ?= swift
 APT_STAMP  := .build/.apt-stamp
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev python3-venv qemu-utils wrk rsync nftables dnsmasq-base conntrack iputils-arping busybox netcat-openbsd
+APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev libvirt-dev python3-venv qemu-utils wrk rsync nftables dnsmasq-base dnsmasq-utils conntrack iputils-arping busybox netcat-openbsd genisoimage binutils cpio dosfstools fakeroot fdisk mtools qemu-system-x86
 # The tools the deploy benchmark compares against, from PyPI into .venv.
 BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
 # Real Keystone, the identity benchmark's anchor, in a venv of its own (.venv-keystone).
@@ -21,7 +21,7 @@ SWIFT_PYPI   := swift==2.38.3
 SERVER_BIN   := .build-server/release/nimbus-server
 AGENT_BIN := .build-server/release/nimbus-agent
 
-.PHONY: all build release server clients test unit integration lint format docs demo bench bench-tools deps clean
+.PHONY: all build release server clients test unit integration lint format docs demo bench bench-tools deps clean guest-image
 
 all: build
 
@@ -104,6 +104,15 @@ demo: build server clients
 	@echo "Reach the node: nimbus sandbox ssh --name demo node1"
 	@echo "Remove it: nimbus sandbox down --name demo --purge"
 
+# The guest image the compute service boots (docs/guest-image.md): Debian packages only,
+# fetched once into .build/guest-image/debs; rebuilt when its recipe changes.
+# templates/guest-image/boot-test.sh boots it under QEMU/TCG and prints the timings.
+GUEST_IMAGE := .build/guest-image/nimbus-guest.qcow2
+guest-image: $(GUEST_IMAGE)
+
+$(GUEST_IMAGE): $(filter-out %/boot-test.sh,$(shell find templates/guest-image -type f)) | $(APT_STAMP)
+	templates/guest-image/build.sh $@
+
 bench-tools: deps
 	@[ -x .venv/bin/pyinfra ] && [ -x .venv/bin/ansible-playbook ] || { python3 -m venv .venv && .venv/bin/pip install -q $(BENCH_PYPI); }
 	@[ -x .venv-keystone/bin/keystone-manage ] || { python3 -m venv .venv-keystone && .venv-keystone/bin/pip install -q $(KEYSTONE_PYPI); }
@@ -117,6 +126,7 @@ bench: release server bench-tools
 	bench/cloud-deploy.sh
 	bench/identity.sh
 	bench/object.sh
+	bench/network.sh
 
 clean:
 	rm -rf .build

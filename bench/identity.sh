@@ -41,28 +41,13 @@ rss() {
 
 start_nimbus() {
   mkdir -p "$work/nimbus"
-  cat > "$work/nimbus/identity.conf" <<CONF
-[DEFAULT]
-bind = 127.0.0.1:5101
-state_dir = $work/nimbus/state
-public_url = $nimbus_url
-[token]
-expiration = 3600
-key_dir = $work/nimbus/keys
-[password]
-scrypt_log_n = 14
-CONF
   cat > "$work/nimbus/spec.json" <<JSON
 {"admin_password": "$password", "region": "RegionOne",
  "catalog": [{"type": "identity", "name": "keystone",
    "urls": {"public": "$nimbus_url/v3", "internal": "$nimbus_url/v3", "admin": "$nimbus_url/v3"}}]}
 JSON
-  "$server" identity rotate-keys --config "$work/nimbus/identity.conf" >/dev/null
-  "$server" identity bootstrap --config "$work/nimbus/identity.conf" --spec "$work/nimbus/spec.json" >/dev/null
-  "$server" identity serve --config "$work/nimbus/identity.conf" 2>"$work/nimbus/log" &
-  pids+=($!)
-  nimbus_pid=$!
-  wait_for "$nimbus_url/v3"
+  start_identity "$work/nimbus" 5101 "[password]" "scrypt_log_n = 14"
+  nimbus_pid=${pids[-1]}
 }
 
 start_keystone() {

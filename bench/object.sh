@@ -68,14 +68,6 @@ measure() { # storage_url token
 
 # --- Nimbus: identity (for tokens) and the object service -------------------------------
 mkdir -p "$work/nimbus"
-cat > "$work/nimbus/identity.conf" <<CONF
-[DEFAULT]
-bind = 127.0.0.1:5111
-state_dir = $work/nimbus/identity
-public_url = http://127.0.0.1:5111
-[token]
-key_dir = $work/nimbus/keys
-CONF
 cat > "$work/nimbus/spec.json" <<JSON
 {"admin_password": "$password", "region": "RegionOne",
  "catalog": [{"type": "object-store", "name": "swift",
@@ -88,14 +80,10 @@ state_dir = $work/nimbus/object
 [auth]
 identity_url = http://127.0.0.1:5111/v3
 CONF
-"$server" identity rotate-keys --config "$work/nimbus/identity.conf" >/dev/null
-"$server" identity bootstrap --config "$work/nimbus/identity.conf" --spec "$work/nimbus/spec.json" >/dev/null
-"$server" identity serve --config "$work/nimbus/identity.conf" 2>"$work/nimbus/identity.log" &
-pids+=($!)
+start_identity "$work/nimbus" 5111
 "$server" object serve --config "$work/nimbus/object.conf" 2>"$work/nimbus/object.log" &
 pids+=($!)
 nimbus_pid=$!
-wait_for http://127.0.0.1:5111/v3
 wait_for http://127.0.0.1:18080/info
 login='{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": "'$password'"}}}, "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}'
 response=$(curl -si -H 'Content-Type: application/json' -d "$login" http://127.0.0.1:5111/v3/auth/tokens)
