@@ -6,12 +6,14 @@ public struct ComputeState: Sendable, Equatable {
     public var flavors: [String: Flavor] = [:]
     /// By `user/name`.
     public var keyPairs: [String: KeyPair] = [:]
+    /// Each project's own limits (`os-quota-sets`), over the defaults.
+    public var quotas: [String: [String: Int]] = [:]
 
     public init() {}
 
     /// The kinds of stored rows.
     enum Kind: String {
-        case flavor, keypair
+        case flavor, keypair, quota
     }
 }
 
@@ -24,6 +26,7 @@ extension ComputeState: StoredState {
         switch Kind(rawValue: kind) {
         case .flavor: flavors[id] = try decoder.decode(Flavor.self, from: body)
         case .keypair: keyPairs[id] = try decoder.decode(KeyPair.self, from: body)
+        case .quota: quotas[id] = try decoder.decode([String: Int].self, from: body)
         case nil: return
         }
     }
@@ -32,6 +35,7 @@ extension ComputeState: StoredState {
         switch Kind(rawValue: kind) {
         case .flavor: try flavors[id].map(encoder.encode)
         case .keypair: try keyPairs[id].map(encoder.encode)
+        case .quota: try quotas[id].map(encoder.encode)
         case nil: nil
         }
     }

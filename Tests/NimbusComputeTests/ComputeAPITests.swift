@@ -229,4 +229,50 @@ struct ComputeAPITests {
         #expect(KeyPairs.sshFingerprint("ssh-rsa " + Self.publicKey.split(separator: " ")[1]) == nil)
         #expect(KeyPairs.sshFingerprint("garbage") == nil)
     }
+
+    @Test("Quotas: Nova's defaults, an admin's own limits per project (key pairs enforced), limits with usage")
+    func quotas() async throws {
+        let cloud = try await ComputeCloud()
+        let demo = try await cloud.identity.projectID("demo")
+        let shown = try await cloud.send(.get, "/v2.1/os-quota-sets/\(demo)", token: cloud.demo, version: "2.57")
+        #expect(shown.json?["quota_set"]?["instances"]?.int == 10 && shown.json?["quota_set"]?["id"]?.string == demo)
+        #expect(shown.json?["quota_set"]?["injected_files"] == nil && shown.json?["quota_set"]?["floating_ips"] == nil)
+        let old = try await cloud.send(.get, "/v2.1/os-quota-sets/\(demo)", token: cloud.demo)
+        #expect(old.json?["quota_set"]?["floating_ips"]?.int == 10)
+        let other = try await cloud.identity.projectID("admin")
+        #expect(try await cloud.send(.get, "/v2.1/os-quota-sets/\(other)", token: cloud.demo).status == .forbidden)
+        let refused = try await cloud.send(
+            .put, "/v2.1/os-quota-sets/\(demo)", token: cloud.demo, json: ["quota_set": ["key_pairs": 1]])
+        #expect(refused.status == .forbidden)
+        let set = try await cloud.send(
+            .put, "/v2.1/os-quota-sets/\(demo)", token: cloud.admin,
+            json: ["quota_set": ["key_pairs": 1, "cores": "4"]],
+            version: "2.57")
+        #expect(set.json?["quota_set"]?["key_pairs"]?.int == 1 && set.json?["quota_set"]?["id"] == nil, "\(set.text)")
+        let unknown = try await cloud.send(
+            .put, "/v2.1/os-quota-sets/\(demo)", token: cloud.admin, json: ["quota_set": ["bogus": 1]])
+        #expect(unknown.status == .badRequest)
+        let detail = try await cloud.send(
+            .get, "/v2.1/os-quota-sets/\(demo)/detail", token: cloud.demo, version: "2.57")
+        #expect(detail.json?["quota_set"]?["cores"] == ["in_use": 0, "limit": 4, "reserved": 0], "\(detail.text)")
+        let limits = try await cloud.send(.get, "/v2.1/limits", token: cloud.demo, version: "2.57")
+        #expect(limits.json?["limits"]?["absolute"]?["maxTotalCores"]?.int == 4)
+        #expect(limits.json?["limits"]?["absolute"]?["totalRAMUsed"]?.int == 0)
+        #expect(limits.json?["limits"]?["absolute"]?["maxPersonality"] == nil)
+        // One key pair allowed now: the second is refused with Nova's 403.
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHUHgoSNZUu16G9+HD5uWdkLmKZ/Aiq4xnJIDB/FF0z9"
+        #expect(
+            try await cloud.send(
+                .post, "/v2.1/os-keypairs", token: cloud.demo,
+                json: ["keypair": ["name": "a", "public_key": .string(key)]]
+            ).status == .ok)
+        let over = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo, json: ["keypair": ["name": "b", "public_key": .string(key)]])
+        #expect(
+            over.status == .forbidden
+                && over.json?["forbidden"]?["message"]?.string == "Quota exceeded, too many key pairs.")
+        #expect(try await cloud.send(.delete, "/v2.1/os-quota-sets/\(demo)", token: cloud.admin).status == .accepted)
+        let reset = try await cloud.send(.get, "/v2.1/os-quota-sets/\(demo)/defaults", token: cloud.demo)
+        #expect(reset.json?["quota_set"]?["key_pairs"]?.int == 100)
+    }
 }

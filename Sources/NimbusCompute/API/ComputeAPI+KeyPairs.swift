@@ -90,7 +90,10 @@ extension ComputeAPI {
                     throw ComputeFault.conflict("Key pair '\(pair.name)' already exists.")
                 }
                 let owned = transaction.state.keyPairs.values.filter { $0.userID == pair.userID }
-                guard keyPairQuota < 0 || owned.count < keyPairQuota else {
+                let limit =
+                    caller.projectID.map { quotas(transaction.state, $0)["key_pairs"] ?? keyPairQuota }
+                    ?? keyPairQuota
+                guard limit < 0 || owned.count < limit else {
                     throw ComputeFault(.forbidden, "Quota exceeded, too many key pairs.")
                 }
                 pair.serial = (transaction.state.keyPairs.values.map(\.serial).max() ?? 0) + 1

@@ -115,5 +115,6 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     }
     api.flavorRoutes(on: router)
     api.keyPairRoutes(on: router)
+    api.quotaRoutes(on: router)
     return router
 }
