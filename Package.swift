@@ -219,7 +219,8 @@ let package = Package(
         .target(
             name: "NimbusAgentCLI",
             dependencies: [
-                "NimbusAgentKit", "NimbusNetworkAgent", "NimbusServiceKit", "NimbusSystem",
+                "NimbusAgentKit", "NimbusNetworkAgent", "NimbusComputeAgent", "Libvirt", "NimbusServiceKit",
+                "NimbusSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

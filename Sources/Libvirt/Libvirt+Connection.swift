@@ -56,6 +56,27 @@ extension Libvirt {
             return (Int(version / 1_000_000), Int(version / 1000 % 1000), Int(version % 1000))
         }
 
+        /// The hypervisor's name as libvirt's driver calls it (`virConnectGetType`: `QEMU`).
+        public func hypervisorType() throws(Error) -> String {
+            try with { handle throws(Error) in
+                guard let type = virConnectGetType(try handle.open()) else {
+                    let (code, message) = Libvirt.lastError()
+                    throw .call("virConnectGetType", code: code, reason: message)
+                }
+                return String(cString: type)
+            }
+        }
+
+        /// The hypervisor's version, `major * 1,000,000 + minor * 1,000 + release`
+        /// (`virConnectGetVersion`; Nova's `hypervisor_version`).
+        public func hypervisorVersion() throws(Error) -> Int {
+            try with { handle throws(Error) in
+                var version: UInt = 0
+                try Libvirt.check(virConnectGetVersion(try handle.open(), &version), "virConnectGetVersion")
+                return Int(version)
+            }
+        }
+
         /// The host's processors and memory (`virNodeGetInfo`).
         public func nodeInfo() throws(Error) -> NodeInfo {
             try with { handle throws(Error) in

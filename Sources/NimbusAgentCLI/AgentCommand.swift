@@ -7,7 +7,7 @@ public struct AgentCommand: AsyncParsableCommand {
         commandName: "nimbus-agent",
         abstract: "Nimbus's host agents, one subcommand each.",
         version: "nimbus-agent 0.1",
-        subcommands: [NetworkAgentCommand.self, NetworkGatewayCommand.self]
+        subcommands: [NetworkAgentCommand.self, NetworkGatewayCommand.self, ComputeAgentCommand.self]
     )
 
     public init() {}

@@ -22,7 +22,7 @@ struct NetworkAgentCommand: AsyncParsableCommand {
         let logger = Logger(label: "nimbus.network-agent")
         let reconciler = PollingL2(inner: L2Reconciler(config: settings.l2, logger: logger))
         try await AgentRunner.run(
-            settings: settings, reconciler: reconciler, state: "l2-state.json",
+            basics: settings.basics, reconciler: reconciler, state: "l2-state.json",
             heartbeats: [("linuxbridge", settings.l2.agentConfiguration)], logger: logger)
     }
 }
@@ -66,7 +66,7 @@ final class PollingL2: Reconciler {
 /// stop on SIGTERM.
 enum AgentRunner {
     static func run(
-        settings: NetworkAgentSettings, reconciler: some Reconciler, state: String,
+        basics settings: AgentBasics, reconciler: some Reconciler, state: String,
         heartbeats: [(type: String, configuration: JSON)], logger: Logger
     ) async throws {
         try FileManager.default.createDirectory(

@@ -5,10 +5,9 @@ import NimbusServiceKit
 /// `/etc/nimbus/network-agent.conf` and `/etc/nimbus/network-gateway.conf`: who the agent
 /// is, the network API it follows, the identity it logs in with, and its host's L2 facts.
 struct NetworkAgentSettings: Sendable {
-    var host: String
-    var stateDirectory: String
-    var apiURL: String
-    var credentials: ServiceLogin.Credentials
+    var basics: AgentBasics
+    var host: String { basics.host }
+    var stateDirectory: String { basics.stateDirectory }
     var tunnelIP: IPv4
     var bridgeMappings: [String: String]
     var servesAllNetworks: Bool
@@ -19,17 +18,7 @@ struct NetworkAgentSettings: Sendable {
     }
 
     init(_ config: ServiceConfig) throws(ServiceConfig.Failure) {
-        let name = config.string("DEFAULT", "host", default: "")
-        host = name.isEmpty ? ProcessInfo.processInfo.hostName : name
-        stateDirectory = config.string("DEFAULT", "state_dir", default: "/var/lib/nimbus/network-agent")
-        apiURL = try config.require("channel", "api_url")
-        guard apiURL.hasPrefix("http://") else {
-            throw .invalid(section: "channel", key: "api_url", value: apiURL, expected: "the network API's http:// URL")
-        }
-        credentials = ServiceLogin.Credentials(
-            identityURL: try config.identityURL(), user: try config.require("auth", "user"),
-            password: try config.require("auth", "password"),
-            project: config.string("auth", "project", default: "services"))
+        basics = try AgentBasics(config, defaultState: "/var/lib/nimbus/network-agent", api: "network")
         let tunnel = try config.require("l2", "tunnel_ip")
         guard let address = IPv4(tunnel) else {
             throw .invalid(section: "l2", key: "tunnel_ip", value: tunnel, expected: "this host's IPv4 tunnel address")

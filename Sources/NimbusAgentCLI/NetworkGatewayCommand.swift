@@ -20,7 +20,7 @@ struct NetworkGatewayCommand: AsyncParsableCommand {
         let logger = Logger(label: "nimbus.network-gateway")
         let reconciler = GatewayReconciler(settings: settings, logger: logger)
         try await AgentRunner.run(
-            settings: settings, reconciler: reconciler, state: "gateway-state.json",
+            basics: settings.basics, reconciler: reconciler, state: "gateway-state.json",
             heartbeats: [("dhcp", ["agent": "dhcp"]), ("l3", ["agent": "l3"])], logger: logger)
     }
 }

@@ -29,6 +29,8 @@ struct LibvirtTests {
         let node = try libvirt.nodeInfo()
         #expect(node.cpus > 0 && node.memoryKiB > 0)
         #expect(try libvirt.capabilities().contains("<capabilities>"))
+        #expect(try libvirt.hypervisorType() == "TEST")
+        #expect(try libvirt.hypervisorVersion() > 0)
     }
 
     @Test("A domain is defined, started, paused, resumed, destroyed and undefined")

@@ -145,4 +145,15 @@ struct ComputeAgentTests {
             FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)")
         }
     }
+
+    @Test("The hypervisor as libvirt tells it, and the heartbeat's configuration")
+    func hypervisor() throws {
+        let libvirt = try Libvirt.Connection(uri: "test:///default")
+        defer { libvirt.close() }
+        let read = try Hypervisor.read(
+            libvirt, hostname: "cmp1", virtType: "qemu", instancesDirectory: NSTemporaryDirectory(), hostIP: "10.0.0.3")
+        #expect(read.type == "TEST" && read.vcpus > 0 && read.memoryMiB > 0 && read.localGiB > 0)
+        #expect(read.configuration["hypervisor_hostname"]?.string == "cmp1")
+        #expect(read.configuration["host_ip"]?.string == "10.0.0.3")
+    }
 }

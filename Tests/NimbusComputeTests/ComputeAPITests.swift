@@ -275,4 +275,39 @@ struct ComputeAPITests {
         let reset = try await cloud.send(.get, "/v2.1/os-quota-sets/\(demo)/defaults", token: cloud.demo)
         #expect(reset.json?["quota_set"]?["key_pairs"]?.int == 100)
     }
+
+    @Test("A compute agent's heartbeat makes its host a service, a hypervisor and the nova zone")
+    func hosts() async throws {
+        let cloud = try await ComputeCloud()
+        let empty = try await cloud.send(.get, "/v2.1/os-availability-zone", token: cloud.demo)
+        #expect(empty.json?["availabilityZoneInfo"]?.array?.isEmpty == true)
+        let beat: JSON = [
+            "started_at": "2026-12-01T10:00:00Z", "revision": 0,
+            "configuration": [
+                "hypervisor_hostname": "cmp1", "hypervisor_type": "QEMU", "hypervisor_version": 7_002_000,
+                "virt_type": "qemu", "vcpus": 2, "memory_mb": 4096, "local_gb": 40, "host_ip": "10.0.0.3",
+            ],
+        ]
+        let put = try await cloud.send(.put, "/agent/v1/agents/compute/cmp1", token: cloud.admin, json: beat)
+        #expect(put.status == .noContent || put.status == .ok, "\(put.text)")
+        let services = try await cloud.send(.get, "/v2.1/os-services", token: cloud.admin, version: "2.69")
+        let service = services.json?["services"]?.array?.first
+        #expect(service?["binary"]?.string == "nova-compute" && service?["host"]?.string == "cmp1")
+        #expect(service?["state"]?.string == "up" && service?["id"]?.string?.count == 36, "\(services.text)")
+        #expect(try await cloud.send(.get, "/v2.1/os-services", token: cloud.demo).status == .forbidden)
+        let list = try await cloud.send(.get, "/v2.1/os-hypervisors/detail", token: cloud.admin, version: "2.88")
+        let hypervisor = list.json?["hypervisors"]?.array?.first
+        #expect(
+            hypervisor?["hypervisor_hostname"]?.string == "cmp1" && hypervisor?["hypervisor_type"]?.string == "QEMU")
+        #expect(hypervisor?["host_ip"]?.string == "10.0.0.3" && hypervisor?["vcpus"] == nil)
+        let old = try await cloud.send(.get, "/v2.1/os-hypervisors/detail", token: cloud.admin, version: "2.1")
+        #expect(old.json?["hypervisors"]?.array?.first?["memory_mb"]?.int == 4096)
+        let id = try #require(hypervisor?["id"]?.string)
+        let shown = try await cloud.send(.get, "/v2.1/os-hypervisors/\(id)", token: cloud.admin, version: "2.88")
+        #expect(shown.json?["hypervisor"]?["state"]?.string == "up")
+        let zones = try await cloud.send(.get, "/v2.1/os-availability-zone", token: cloud.demo)
+        #expect(zones.json?["availabilityZoneInfo"]?.array?.first?["zoneName"]?.string == "nova")
+        let stats = try await cloud.send(.get, "/v2.1/os-hypervisors/statistics", token: cloud.admin)
+        #expect(stats.json?["hypervisor_statistics"]?["count"]?.int == 1)
+    }
 }

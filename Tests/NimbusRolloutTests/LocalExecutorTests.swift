@@ -36,8 +36,9 @@ struct LocalExecutorTests {
         }
         #expect(outcome == "timed out after 0 s")
         // SIGTERM is ignored: SIGKILL follows after the 5 s grace period, to the shell and
-        // its sleep alike (far sooner than the sleep's 30 s, even on a loaded machine).
-        #expect(Date().timeIntervalSince(started) < 20)
+        // its sleep alike, before the sleep's 30 s end (a loaded machine has taken 21 s to
+        // get there: no tighter bound than the sleep itself).
+        #expect(Date().timeIntervalSince(started) < 29)
     }
 
     @Test("Loopback and this machine's addresses are local; others are not")

@@ -13,6 +13,8 @@ public struct ComputeAPI: Sendable {
     let keyPairQuota: Int
     let runner: any ProcessRunning
     let clock: @Sendable () -> Int64
+    /// The compute agents: their heartbeats and what their hosts offer.
+    let agents: AgentRegistry
 
     /// The microversions served: the CLI sends 2.96 for servers.
     public static let microversions = MicroversionPolicy(
@@ -30,7 +32,11 @@ public struct ComputeAPI: Sendable {
         self.keyPairQuota = keyPairQuota
         self.runner = runner
         self.clock = clock
+        agents = AgentRegistry(database: store.database)
     }
+
+    /// The agents' channel over this service's change log.
+    public var channel: AgentChannel { AgentChannel(log: store.log, registry: agents, validator: validator) }
 
     // MARK: Callers
 
@@ -116,5 +122,7 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.flavorRoutes(on: router)
     api.keyPairRoutes(on: router)
     api.quotaRoutes(on: router)
+    api.hostRoutes(on: router)
+    api.channel.addRoutes(to: router)
     return router
 }

@@ -171,17 +171,7 @@ extension NetworkAPI {
     ]
 
     /// A stable id for an agent: a name-based UUID of its type and host.
-    static func agentID(type: String, host: String) -> String {
-        var digest = Array(Insecure.SHA1.hash(data: Array("nimbus-agent/\(type)/\(host)".utf8)).prefix(16))
-        digest[6] = (digest[6] & 0x0F) | 0x50
-        digest[8] = (digest[8] & 0x3F) | 0x80
-        let hex = digest.map { String(format: "%02x", $0) }.joined()
-        let parts = [
-            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
-            hex.dropFirst(20),
-        ]
-        return parts.joined(separator: "-")
-    }
+    static func agentID(type: String, host: String) -> String { NameUUID.make("nimbus-agent/\(type)/\(host)") }
 
     static func agentTime(_ date: Date) -> String {
         Timestamp.utc(Int64(date.timeIntervalSince1970)).replacingOccurrences(of: "T", with: " ")

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Libvirt
+import Logging
+import NimbusComputeAgent
+import NimbusServiceKit
+
+/// `nimbus-agent compute-agent`: the hypervisor agent of a compute host (Nova's
+/// `nova-compute`). It connects to libvirt, tells the compute API what the host offers in
+/// its heartbeats (`openstack hypervisor list`, `compute service list`) and follows the
+/// API's channel.
+struct ComputeAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compute-agent", abstract: "The hypervisor agent: libvirt domains of this host's instances.")
+
+    @Option(name: .long, help: "The agent's configuration file.")
+    var config = "/etc/nimbus/compute-agent.conf"
+
+    func run() async throws {
+        let settings = try ComputeAgentSettings.load(path: config)
+        let logger = Logger(label: "nimbus.compute-agent")
+        try FileManager.default.createDirectory(
+            atPath: settings.instancesDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
+        let libvirt = try Libvirt.Connection(uri: settings.libvirtURI)
+        // auto: KVM where libvirt offers it and /dev/kvm opens, TCG otherwise.
+        var virtType = settings.virtType
+        if virtType == "auto" {
+            let offered = try libvirt.capabilities().contains("<domain type='kvm'")
+            virtType = offered && FileManager.default.isWritableFile(atPath: "/dev/kvm") ? "kvm" : "qemu"
+        }
+        let hypervisor = try Hypervisor.read(
+            libvirt, hostname: settings.basics.host, virtType: virtType,
+            instancesDirectory: settings.instancesDirectory, hostIP: settings.hostIP)
+        logger.info(
+            "hypervisor",
+            metadata: [
+                "type": "\(hypervisor.type)", "virt_type": "\(hypervisor.virtType)", "vcpus": "\(hypervisor.vcpus)",
+                "memory_mb": "\(hypervisor.memoryMiB)",
+            ])
+        try await AgentRunner.run(
+            basics: settings.basics, reconciler: ComputeReconciler(logger: logger), state: "compute-state.json",
+            heartbeats: [("compute", hypervisor.configuration)], logger: logger)
+    }
+}
+
+/// `/etc/nimbus/compute-agent.conf`.
+struct ComputeAgentSettings: Sendable {
+    var basics: AgentBasics
+    var libvirtURI: String
+    var virtType: String
+    /// Where the instances' disks, config drives and console logs go.
+    var instancesDirectory: String
+    var hostIP: String
+
+    static func load(path: String) throws -> ComputeAgentSettings {
+        try ComputeAgentSettings(try ServiceConfig.load(path: path))
+    }
+
+    init(_ config: ServiceConfig) throws(ServiceConfig.Failure) {
+        basics = try AgentBasics(config, defaultState: "/var/lib/nimbus/compute-agent", api: "compute")
+        libvirtURI = config.string("libvirt", "uri", default: "qemu:///system")
+        virtType = config.string("libvirt", "virt_type", default: "auto")
+        guard ["kvm", "qemu", "auto"].contains(virtType) else {
+            throw .invalid(section: "libvirt", key: "virt_type", value: virtType, expected: "kvm, qemu or auto")
+        }
+        instancesDirectory = config.string(
+            "libvirt", "instances_dir", default: basics.stateDirectory + "/instances")
+        hostIP = config.string("DEFAULT", "host_ip", default: "")
+    }
+}
