@@ -110,7 +110,7 @@ demo: build server clients
 GUEST_IMAGE := .build/guest-image/nimbus-guest.qcow2
 guest-image: $(GUEST_IMAGE)
 
-$(GUEST_IMAGE): $(filter-out %/boot-test.sh,$(shell find templates/guest-image -type f)) | $(APT_STAMP)
+$(GUEST_IMAGE): $(filter-out %/boot-test.sh,$(shell find templates/guest-image -type f 2>/dev/null)) | $(APT_STAMP)
 	templates/guest-image/build.sh $@
 
 bench-tools: deps
