@@ -19,6 +19,8 @@ extension IntegrationTests.DeployIntegrationTests {
         "The network across hosts: VXLAN between the computes, projects apart, class1 opens TCP 22, agents killed, the network host rebooted",
         whenInstalled("OPENSTACK"), .timeLimit(.minutes(12)))
     func networkAcrossHosts() throws {
+        let started = Date()
+        func step(_ name: String) { print("networkAcrossHosts +\(Int(Date().timeIntervalSince(started))) s: \(name)") }
         try up()
         let deployed = try deploy()
         #expect(deployed.status == 0, "\(deployed.text)")
@@ -37,28 +39,40 @@ extension IntegrationTests.DeployIntegrationTests {
                 return alive == expected
             }, "agents alive: \(alive)")
 
+        step("agents alive")
         // Project A as the notes make it, with class1 allowing only ICMP so far.
         try walk.externalNetwork()
+        step("ext1")
         let a = try cloud.newMember("neta")
+        step("member A")
         try walk.tenantNetwork(as: a)
+        step("int1")
         let routerID = try walk.router(as: a)
+        step("router1")
         _ = try cloud.json(["security", "group", "create", "class1"], as: a)
         try walk.allow(["--protocol", "icmp"], as: a)
+        step("class1")
         let a1 = try walk.port("a1", on: "node3", groups: ["class1"], as: a)
+        step("a1")
         let a2 = try walk.port("a2", on: "node4", groups: ["class1"], as: a)
+        step("a2")
         try walk.plug(a1, into: "vma1", on: "node3")
         try walk.plug(a2, into: "vma2", on: "node4")
+        step("plugged")
         for (port, namespace, node) in [(a1, "vma1", "node3"), (a2, "vma2", "node4")] {
             let lease = try walk.lease(in: namespace, on: node)
             #expect(lease.stdout.contains(port.address), "\(node) lease for \(port.address): \(lease.text)")
             try walk.configure(port, in: namespace, on: node)
+            step("leased \(node)")
         }
+        step("project A plugged and leased")
         // Across the computes over VXLAN, to the router on the network host, out through SNAT.
         #expect(try walk.pings(a2.address, from: "vma1", on: "node3"), "a1 → a2 over VXLAN")
         #expect(try walk.pings("192.168.0.254", from: "vma2", on: "node4"))
         #expect(try walk.pings("10.245.0.1", from: "vma1", on: "node3", within: 5), "SNAT")
         #expect(try ssh("node2", "ip netns exec qrouter-\(routerID) ping -c1 -W2 \(a2.address)").status == 0)
 
+        step("VXLAN, router, SNAT")
         // The floating IP: ICMP passes, TCP 22 only once class1 allows it.
         let floating = try cloud.json(["floating", "ip", "create", "ext1"], as: a)
         let address = field(floating, "floating_ip_address")
@@ -69,6 +83,7 @@ extension IntegrationTests.DeployIntegrationTests {
         try walk.allow(["--protocol", "tcp", "--dst-port", "22"], as: a)
         #expect(try eventually(15) { try walk.greeting(address).contains("hello-from-a1") }, "TCP 22 once allowed")
 
+        step("floating IP and TCP 22")
         // Project B on the same CIDR, its port on node3 beside a1: it has its own DHCP server
         // and cannot reach A's ports.
         let b = try cloud.newMember("netb")
@@ -89,6 +104,7 @@ extension IntegrationTests.DeployIntegrationTests {
             "B must not reach A's \(target.address)")
         #expect(!(try walk.pings("192.168.0.50", from: "vma2", on: "node4", within: 3)), "A must not reach B's b1")
 
+        step("project B apart")
         // Every agent killed: traffic goes on, and nothing is made twice or left behind.
         let before = try ["node2", "node3", "node4"].map(dataplane)
         // kill -9 of each agent's process (systemctl kill cannot signal a sandbox node's
@@ -123,6 +139,7 @@ extension IntegrationTests.DeployIntegrationTests {
             after == before,
             "before:\n\(before.joined(separator: "\n--\n"))\nafter:\n\(after.joined(separator: "\n--\n"))")
 
+        step("agents killed and back")
         // The network host rebooted: every router and DHCP server comes back.
         let reboot = try nimbus("sandbox", "reboot", "--name", Self.name, "node2", timeout: 180)
         #expect(reboot.status == 0, "\(reboot.text)")
@@ -138,6 +155,7 @@ extension IntegrationTests.DeployIntegrationTests {
                 return rebooted == before[0]
             }, "node2 before:\n\(before[0])\nafter the reboot:\n\(rebooted)")
 
+        step("network host rebooted")
         // Deleting it all leaves nothing behind on any host.
         for node in ["node3", "node4"] {
             _ = try ssh(
@@ -159,5 +177,6 @@ extension IntegrationTests.DeployIntegrationTests {
                     return left == "dnsmasq 0\n"
                 }, "\(node) keeps: \(left)")
         }
+        step("all deleted")
     }
 }
