@@ -21,6 +21,11 @@ extension IntegrationTests.DeployIntegrationTests {
     func networkAcrossHosts() throws {
         let started = Date()
         func step(_ name: String) { print("networkAcrossHosts +\(Int(Date().timeIntervalSince(started))) s: \(name)") }
+        // Fresh node disks: the other tests of the suite leave node4 as an all-in-one cloud
+        // with br-ex on eth0 (bridgeOnSSHInterface), which would run a second DHCP and L3 agent.
+        _ = try nimbus("sandbox", "down", "--name", Self.name)
+        try? FileManager.default.removeItem(atPath: "/var/lib/nimbus/sandbox/\(Self.name)")
+        try? FileManager.default.removeItem(atPath: Self.answers)
         try up()
         let deployed = try deploy()
         #expect(deployed.status == 0, "\(deployed.text)")
