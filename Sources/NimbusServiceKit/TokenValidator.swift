@@ -1,3 +1,4 @@
+import Hummingbird
 import Synchronization
 
 /// Who a request comes from, as the identity service vouched for its token.
@@ -109,5 +110,20 @@ public final class TokenValidator: Sendable {
             userID: userID, userName: user["name"]?.string ?? "", domainID: user["domain"]?["id"]?.string ?? "",
             projectID: token["project"]?["id"]?.string, projectName: token["project"]?["name"]?.string,
             roles: roles, isSystemScoped: token["system"] != nil)
+    }
+}
+
+extension TokenValidator {
+    /// The caller of a request by its `X-Auth-Token`, each refusal in the service's own
+    /// fault: `unauthorized` for a missing or invalid token, `unavailable` when identity
+    /// cannot be asked.
+    public func caller(
+        of request: Request, unauthorized: () -> any Error, unavailable: (Unavailable) -> any Error
+    ) async throws -> Caller {
+        guard let token = request.headers[.xAuthToken], !token.isEmpty else { throw unauthorized() }
+        let found: Caller?
+        do { found = try await caller(token: token) } catch let error as Unavailable { throw unavailable(error) }
+        guard let found else { throw unauthorized() }
+        return found
     }
 }

@@ -41,17 +41,9 @@ public struct ComputeAPI: Sendable {
     // MARK: Callers
 
     func caller(_ request: Request) async throws -> Caller {
-        guard let token = request.headers[.xAuthToken], !token.isEmpty else {
-            throw ComputeFault.unauthorized(identityURI)
-        }
-        do {
-            guard let caller = try await validator.caller(token: token) else {
-                throw ComputeFault.unauthorized(identityURI)
-            }
-            return caller
-        } catch let error as TokenValidator.Unavailable {
-            throw ComputeFault(.serviceUnavailable, "\(error)")
-        }
+        try await validator.caller(
+            of: request, unauthorized: { ComputeFault.unauthorized(identityURI) },
+            unavailable: { ComputeFault(.serviceUnavailable, "\($0)") })
     }
 
     /// Refuses anyone but an admin (Nova's `rule:admin_api`).

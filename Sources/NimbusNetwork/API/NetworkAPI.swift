@@ -63,17 +63,9 @@ public struct NetworkAPI: Sendable {
     // MARK: Callers
 
     func caller(_ request: Request) async throws -> Caller {
-        guard let token = request.headers[.xAuthToken], !token.isEmpty else {
-            throw NeutronFault.unauthorized(identityURI)
-        }
-        do {
-            guard let caller = try await validator.caller(token: token) else {
-                throw NeutronFault.unauthorized(identityURI)
-            }
-            return caller
-        } catch let error as TokenValidator.Unavailable {
-            throw NeutronFault(.serviceUnavailable, "ServiceUnavailable", "\(error)")
-        }
+        try await validator.caller(
+            of: request, unauthorized: { NeutronFault.unauthorized(identityURI) },
+            unavailable: { NeutronFault(.serviceUnavailable, "ServiceUnavailable", "\($0)") })
     }
 
     /// The project a new resource belongs to: the token's, or the `project_id`/`tenant_id`
