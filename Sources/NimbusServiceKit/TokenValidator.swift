@@ -68,18 +68,7 @@ public final class TokenValidator: Sendable {
     public func caller(token: String) async throws -> Caller? {
         let now = clock.now
         if let hit = cache.withLock({ $0[token] }), hit.until > now { return hit.caller }
-        let answer: (status: Int, body: [UInt8])
-        do {
-            answer = try await transport(token)
-        } catch {
-            // Once more: a connection refused while identity restarts, or a timeout on a
-            // briefly overloaded host, should not fail the request.
-            do {
-                answer = try await transport(token)
-            } catch {
-                throw Unavailable(description: "the identity service cannot be reached: \(error)")
-            }
-        }
+        let answer = try await ask(token)
         let caller: Caller?
         switch answer.status {
         case 200:
@@ -101,6 +90,23 @@ public final class TokenValidator: Sendable {
             entries[token] = (caller, until)
         }
         return caller
+    }
+
+    /// Asks identity, up to three times (as keystonemiddleware's `http_request_max_retries`)
+    /// with a short pause between: a connection refused while identity restarts, a
+    /// connection it drops, or a timeout on a briefly overloaded host should not fail the
+    /// request. Every attempt is bounded by the transport's own timeout.
+    func ask(_ token: String) async throws -> (status: Int, body: [UInt8]) {
+        var failures: [String] = []
+        for pause in [0, 300, 1000] {
+            if pause > 0 { try await Task.sleep(for: .milliseconds(pause)) }
+            do {
+                return try await transport(token)
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        throw Unavailable(description: "the identity service cannot be reached: \(failures.joined(separator: "; "))")
     }
 
     static func caller(from json: JSON) -> Caller? {

@@ -50,8 +50,11 @@ while [ "$stop" -eq 0 ]; do
     log "network setup failed"
     break
   fi
+  # The console goes to console.log: with --console=passive nobody reads its pseudo TTY,
+  # and once its buffer is full the node's systemd blocks writing a status line (a
+  # shutdown with many units, libvirt's, never ended).
   SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn --quiet --register=no --keep-unit \
-    --boot --console=passive --network-namespace-path="/run/netns/$NETNS" --resolv-conf=off \
+    --boot --console=read-only --network-namespace-path="/run/netns/$NETNS" --resolv-conf=off \
     --link-journal=no --timezone=off --capability=CAP_NET_ADMIN --directory="$ROOT" \
     --hostname="$NODE" --machine="$NETNS" --bind-ro="$REPO:/opt/nimbus-repo" \
     > "$NODE_DIR/console.log" 2>&1 &

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceLifecycle
 import Synchronization
 
 /// The desired state an API hands its agents, with a revision per change: every write of a
@@ -150,7 +151,8 @@ public final class ChangeLog: Sendable {
         return try result.get()
     }
 
-    /// Waits until the log passes `revision` or `timeout` ends; true when it did.
+    /// Waits until the log passes `revision`, `timeout` ends or the service shuts down;
+    /// true when the log passed it.
     public func wait(after revision: Int64, timeout: Duration) async -> Bool {
         await notifier.wait(after: revision, timeout: timeout)
     }
@@ -212,6 +214,13 @@ final class RevisionNotifier: Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
+                return false
+            }
+            // A service shutting down ends its watches at once: the server drains the
+            // requests under way, and a watch held open would keep it running until
+            // systemd kills it (a reboot waited for that).
+            group.addTask {
+                try? await gracefulShutdown()
                 return false
             }
             let first = await group.next() ?? false
