@@ -71,11 +71,15 @@ unit: deps
 	  | tee $(UNIT_LOG)
 	@Tests/counts.sh $(UNIT_LOG)
 
+# The guest image the integration tests boot (built by the guest-image target below).
+GUEST_IMAGE := .build/guest-image/nimbus-guest.qcow2
+
 # Integration tests drive the built nimbus on real sandbox nodes: root only.
-integration: deps server clients
+integration: deps server clients $(GUEST_IMAGE)
 	@rm -f $(INTEG_LOG)
 	$(SWIFT) build --build-tests
 	{ NIMBUS_INTEGRATION=1 NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) NIMBUS_AGENT_BINARY=$(CURDIR)/$(AGENT_BIN) OPENSTACK=$(CURDIR)/.venv/bin/openstack \
+	  NIMBUS_GUEST_IMAGE=$(CURDIR)/$(GUEST_IMAGE) \
 	  SWIFT_CLIENT=$(CURDIR)/.venv/bin/swift TEMPEST=$(CURDIR)/.venv-tempest/bin/tempest \
 	  $(SWIFT) test --skip-build --disable-xctest --filter NimbusIntegrationTests 2>&1; s=$$?; echo; echo "swift test exited with status $$s"; } \
 	  | tee $(INTEG_LOG)
@@ -107,7 +111,6 @@ demo: build server clients
 # The guest image the compute service boots (docs/guest-image.md): Debian packages only,
 # fetched once into .build/guest-image/debs; rebuilt when its recipe changes.
 # templates/guest-image/boot-test.sh boots it under QEMU/TCG and prints the timings.
-GUEST_IMAGE := .build/guest-image/nimbus-guest.qcow2
 guest-image: $(GUEST_IMAGE)
 
 $(GUEST_IMAGE): $(filter-out %/boot-test.sh,$(shell find templates/guest-image -type f 2>/dev/null)) | $(APT_STAMP)

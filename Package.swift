@@ -176,7 +176,7 @@ let package = Package(
             name: "NimbusCompute",
             dependencies: [
                 "NimbusServiceKit", "NimbusSystem", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -303,7 +303,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NimbusComputeAgentTests",
-            dependencies: ["NimbusComputeAgent", "Libvirt", "NimbusServiceKit", "NimbusSystem"],
+            dependencies: [
+                "NimbusComputeAgent", "Libvirt", "NimbusServiceKit", "NimbusSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -8,7 +8,7 @@ import NimbusServiceKit
 /// `nimbus-agent compute-agent`: the hypervisor agent of a compute host (Nova's
 /// `nova-compute`). It connects to libvirt, tells the compute API what the host offers in
 /// its heartbeats (`openstack hypervisor list`, `compute service list`) and follows the
-/// API's channel.
+/// API's channel: the instances placed on this host become libvirt domains.
 struct ComputeAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compute-agent", abstract: "The hypervisor agent: libvirt domains of this host's instances.")
@@ -38,8 +38,16 @@ struct ComputeAgentCommand: AsyncParsableCommand {
                 "type": "\(hypervisor.type)", "virt_type": "\(hypervisor.virtType)", "vcpus": "\(hypervisor.vcpus)",
                 "memory_mb": "\(hypervisor.memoryMiB)",
             ])
+        // Its own login for the image downloads (the channel's is the runner's).
+        let images = ImageCache(
+            directory: settings.instancesDirectory + "/_base", login: try ServiceLogin(settings.basics.credentials))
+        let reconciler = ComputeReconciler(
+            settings: .init(
+                host: settings.basics.host, virtType: virtType == "kvm" ? .kvm : .qemu,
+                instancesDirectory: settings.instancesDirectory),
+            libvirt: libvirt, images: images, logger: logger)
         try await AgentRunner.run(
-            basics: settings.basics, reconciler: ComputeReconciler(logger: logger), state: "compute-state.json",
+            basics: settings.basics, reconciler: reconciler, state: "compute-state.json",
             heartbeats: [("compute", hypervisor.configuration)], logger: logger)
     }
 }

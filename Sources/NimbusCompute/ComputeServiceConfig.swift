@@ -9,6 +9,17 @@ public struct ComputeServiceConfig: Sendable {
     public var identityURL: String
     /// Key pairs per user (Nova's `key_pairs` quota; -1 unlimited).
     public var keyPairQuota: Int
+    /// The compute service's own user (`nova`), which makes ports and reads images for
+    /// the servers; nil password: no servers can be made.
+    public var serviceUser: String
+    public var servicePassword: String?
+    public var serviceProject: String
+    /// The network service (`http://host:9696`) and the image service (`http://host:9292`).
+    public var networkURL: String
+    public var imageURL: String
+    /// Nova's allocation ratios: how far a host's vCPUs and memory are shared out.
+    public var cpuAllocationRatio: Double
+    public var ramAllocationRatio: Double
 
     /// Reads and checks the file at `path`.
     public static func load(path: String) throws(ServiceConfig.Failure) -> ComputeServiceConfig {
@@ -26,6 +37,21 @@ public struct ComputeServiceConfig: Sendable {
         guard keyPairQuota >= -1 else {
             throw .invalid(section: "quota", key: "key_pairs", value: String(keyPairQuota), expected: "-1 or more")
         }
+        serviceUser = config.string("auth", "user", default: "nova")
+        servicePassword = config.string("auth", "password").flatMap { $0.isEmpty ? nil : $0 }
+        serviceProject = config.string("auth", "project", default: "services")
+        networkURL = config.string("network", "url", default: "")
+        imageURL = config.string("image", "url", default: "")
+        cpuAllocationRatio = Double(config.string("scheduler", "cpu_allocation_ratio", default: "16")) ?? -1
+        ramAllocationRatio = Double(config.string("scheduler", "ram_allocation_ratio", default: "1.5")) ?? -1
+        for (key, value) in [
+            ("cpu_allocation_ratio", cpuAllocationRatio), ("ram_allocation_ratio", ramAllocationRatio),
+        ]
+        where value <= 0 {
+            throw .invalid(
+                section: "scheduler", key: key, value: config.string("scheduler", key, default: ""),
+                expected: "a number above 0")
+        }
     }
 
     /// The service over its store in the state directory (made, mode 0700, when missing).
@@ -33,8 +59,20 @@ public struct ComputeServiceConfig: Sendable {
         try FileManager.default.createDirectory(
             atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let origin = identityURL.hasSuffix("/v3") ? String(identityURL.dropLast(3)) : identityURL
+        var peers: ComputePeers?
+        if let servicePassword, !networkURL.isEmpty, !imageURL.isEmpty {
+            peers = try ComputePeers(
+                login: ServiceLogin(
+                    .init(
+                        identityURL: identityURL, user: serviceUser, password: servicePassword,
+                        project: serviceProject)),
+                networkURL: networkURL, imageURL: imageURL)
+        }
         return ComputeAPI(
-            store: try ComputeStore(path: stateDirectory + "/compute.sqlite"),
-            validator: try TokenValidator(identityURL: identityURL), identityURI: origin, keyPairQuota: keyPairQuota)
+            store: try ComputeStore(
+                path: stateDirectory + "/compute.sqlite", publish: ComputeState.publisher(imageURL: imageURL)),
+            validator: try TokenValidator(identityURL: identityURL), identityURI: origin, keyPairQuota: keyPairQuota,
+            peers: peers,
+            scheduler: Scheduler(cpuAllocationRatio: cpuAllocationRatio, ramAllocationRatio: ramAllocationRatio))
     }
 }

@@ -8,12 +8,35 @@ public struct ComputeState: Sendable, Equatable {
     public var keyPairs: [String: KeyPair] = [:]
     /// Each project's own limits (`os-quota-sets`), over the defaults.
     public var quotas: [String: [String: Int]] = [:]
+    public var servers: [String: Server] = [:]
 
     public init() {}
 
     /// The kinds of stored rows.
     enum Kind: String {
-        case flavor, keypair, quota
+        case flavor, keypair, quota, server
+    }
+
+    /// The next instance number (one past the highest in use, or ever used while the
+    /// service ran).
+    var nextSerial: Int { (servers.values.map(\.serial).max() ?? 0) + 1 }
+
+    /// What the compute agents follow: each server as an `instance` item, with the image
+    /// service's URL it downloads images from.
+    public static func publisher(imageURL: String)
+        -> @Sendable (ComputeState, String, String) -> (
+            kind: String, body: JSON?
+        )?
+    {
+        { state, kind, id in
+            guard kind == Kind.server.rawValue else { return nil }
+            // A server still waiting for its ports, or one that never got a host, is
+            // nothing for an agent to hold.
+            guard let server = state.servers[id], server.task != "networking", !server.host.isEmpty,
+                server.fault == nil
+            else { return ("instance", nil) }
+            return ("instance", server.channelBody(imageURL: imageURL))
+        }
     }
 }
 
@@ -27,6 +50,7 @@ extension ComputeState: StoredState {
         case .flavor: flavors[id] = try decoder.decode(Flavor.self, from: body)
         case .keypair: keyPairs[id] = try decoder.decode(KeyPair.self, from: body)
         case .quota: quotas[id] = try decoder.decode([String: Int].self, from: body)
+        case .server: servers[id] = try decoder.decode(Server.self, from: body)
         case nil: return
         }
     }
@@ -36,6 +60,7 @@ extension ComputeState: StoredState {
         case .flavor: try flavors[id].map(encoder.encode)
         case .keypair: try keyPairs[id].map(encoder.encode)
         case .quota: try quotas[id].map(encoder.encode)
+        case .server: try servers[id].map(encoder.encode)
         case nil: nil
         }
     }

@@ -1,24 +1,235 @@
+import Foundation
+import Libvirt
 import Logging
 import NimbusAgentKit
 import NimbusServiceKit
+import NimbusSystem
 
-/// The compute agent's reconciler. The compute API publishes no instances yet (servers
-/// are the next step), so there is nothing to make the host hold: it follows the channel
-/// and records what it sees, so the agent's revision is current and the API can tell a
-/// live agent from a stale one.
+/// The compute agent's reconciler: makes libvirt hold the instances the compute API placed
+/// on this host. An instance gets its disk (a qcow2 overlay on the cached image), its
+/// config drive and its domain; then it is kept in the power state asked for, rebooted when
+/// asked, and removed (domain, disk, drive) when the API no longer has it. Each instance's
+/// status is `ACTIVE`, `SHUTOFF` or `ERROR`, with the generation of the server it applied
+/// (`generation|message`).
 public actor ComputeReconciler: Reconciler {
-    let logger: Logger
-    public private(set) var items: [String: ChangeLog.Item] = [:]
+    /// What the reconciler needs of the host.
+    public struct Settings: Sendable {
+        public var host: String
+        public var virtType: DomainSpec.VirtType
+        public var instancesDirectory: String
+        /// How long a guest gets to shut down before it is powered off.
+        public var shutdownTimeout: Duration
 
-    public init(logger: Logger) { self.logger = logger }
+        public init(
+            host: String, virtType: DomainSpec.VirtType, instancesDirectory: String,
+            shutdownTimeout: Duration = .seconds(10)
+        ) {
+            self.host = host
+            self.virtType = virtType
+            self.instancesDirectory = instancesDirectory
+            self.shutdownTimeout = shutdownTimeout
+        }
+    }
+
+    let settings: Settings
+    let libvirt: Libvirt.Connection
+    let images: ImageCache
+    let runner: any ProcessRunning
+    let logger: Logger
+    /// The last status of each instance of this host.
+    var statuses: [String: ResourceStatus] = [:]
+    /// The instances of this host as last sent, by id.
+    var wanted: [String: JSON] = [:]
+
+    public init(
+        settings: Settings, libvirt: Libvirt.Connection, images: ImageCache,
+        runner: any ProcessRunning = ProcessRunner(),
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.libvirt = libvirt
+        self.images = images
+        self.runner = runner
+        self.logger = logger
+    }
+
+    public nonisolated var pollInterval: Duration? { .seconds(2) }
 
     public func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus] {
-        self.items = Dictionary(items.map { ("\($0.kind)/\($0.id)", $0) }, uniquingKeysWith: { $1 })
-        return []
+        wanted = [:]
+        for item in items where item.kind == "instance" {
+            if let body = item.body, body["host"]?.string == settings.host { wanted[item.id] = body }
+        }
+        // Domains of instances the API no longer places here go first.
+        for domain in (try? libvirt.domains()) ?? [] where domain.name.hasPrefix("instance-") {
+            if wanted[domain.uuid] == nil { remove(domain.uuid) }
+        }
+        statuses = statuses.filter { wanted[$0.key] != nil }
+        for (id, body) in wanted.sorted(by: { $0.key < $1.key }) { await ensure(id, body) }
+        return Array(statuses.values)
     }
 
     public func apply(_ item: ChangeLog.Item) async -> ResourceStatus? {
-        items["\(item.kind)/\(item.id)"] = item.body == nil ? nil : item
-        return nil
+        guard item.kind == "instance" else { return nil }
+        guard let body = item.body, body["host"]?.string == settings.host else {
+            if wanted.removeValue(forKey: item.id) != nil || (try? libvirt.domain(uuid: item.id)) != nil {
+                remove(item.id)
+            }
+            statuses[item.id] = nil
+            return nil
+        }
+        wanted[item.id] = body
+        await ensure(item.id, body)
+        return statuses[item.id]
+    }
+
+    public func currentStatuses() async -> [ResourceStatus]? { Array(statuses.values) }
+
+    /// Between changes: a guest that powered itself off, or a domain that went away.
+    public func poll() async {
+        for (id, body) in wanted {
+            let generation = Int(body["generation"]?.int ?? 0)
+            guard let previous = statuses[id], previous.state != "ERROR" else { continue }
+            let state = (try? libvirt.state(uuid: id)) ?? .noState
+            let now = Self.status(of: state)
+            if now != previous.state {
+                statuses[id] = ResourceStatus(kind: "instance", id: id, state: now, detail: "\(generation)|")
+            }
+        }
+    }
+
+    static func status(of state: Libvirt.State) -> String {
+        switch state {
+        case .running, .blocked, .paused, .suspended: "ACTIVE"
+        case .shutoff, .shutdown, .crashed: "SHUTOFF"
+        case .noState: "ERROR"
+        }
+    }
+
+    /// Makes the host hold instance `id` as `body` describes it; records its status.
+    func ensure(_ id: String, _ body: JSON) async {
+        let generation = Int(body["generation"]?.int ?? 0)
+        do {
+            let directory = settings.instancesDirectory + "/" + id
+            if try libvirt.domain(uuid: id) == nil {
+                try await build(id, body, in: directory)
+            }
+            let state = try await power(id, body, in: directory)
+            statuses[id] = ResourceStatus(
+                kind: "instance", id: id, state: Self.status(of: state), detail: "\(generation)|")
+        } catch {
+            logger.error("instance failed", metadata: ["instance": "\(id)", "error": "\(error)"])
+            statuses[id] = ResourceStatus(kind: "instance", id: id, state: "ERROR", detail: "\(generation)|\(error)")
+        }
+    }
+
+    /// The disk, the config drive and the domain of a new instance.
+    func build(_ id: String, _ body: JSON, in directory: String) async throws {
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let disk = directory + "/disk"
+        if !FileManager.default.fileExists(atPath: disk) {
+            let base = try await images.file(
+                of: body["image_id"]?.string ?? "", from: body["image_url"]?.string ?? "")
+            try await InstanceDisk.createOverlay(
+                on: base, at: disk, sizeGiB: Int(body["disk_gb"]?.int ?? 0), runner: runner)
+        }
+        let drive = directory + "/disk.config"
+        try await Self.configDrive(id, body).write(to: drive, runner: runner)
+        let ports = body["ports"]?.array ?? []
+        let spec = DomainSpec(
+            uuid: id, name: body["instance_name"]?.string ?? "instance-\(id.prefix(8))",
+            title: body["name"]?.string ?? id, memoryMiB: Int(body["memory_mb"]?.int ?? 64),
+            vcpus: Int(body["vcpus"]?.int ?? 1), virtType: settings.virtType, disk: disk, configDrive: drive,
+            interfaces: ports.map {
+                DomainSpec.Interface(
+                    portID: $0["id"]?.string ?? "", mac: $0["mac"]?.string ?? "", mtu: Int($0["mtu"]?.int ?? 1450))
+            },
+            consoleLog: directory + "/console.log")
+        _ = try libvirt.define(xml: DomainXML.render(spec))
+        // A new domain counts as rebooted as often as asked so far.
+        try? String(body["reboots"]?.int ?? 0).write(toFile: directory + "/reboots", atomically: true, encoding: .utf8)
+        logger.info("instance defined", metadata: ["instance": "\(id)", "name": "\(spec.name)"])
+    }
+
+    /// Puts the domain in the power state asked for (and reboots it when a reboot was asked
+    /// since the last one applied); its state after.
+    func power(_ id: String, _ body: JSON, in directory: String) async throws -> Libvirt.State {
+        var state = try libvirt.state(uuid: id)
+        let running = state == .running || state == .blocked || state == .paused
+        if body["power"]?.string == "stopped" {
+            guard running else { return state }
+            try? libvirt.perform(.shutdown, uuid: id)
+            let deadline = ContinuousClock.now + settings.shutdownTimeout
+            while ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+                state = try libvirt.state(uuid: id)
+                if state == .shutoff { return state }
+            }
+            try libvirt.perform(.destroy, uuid: id)
+            return try libvirt.state(uuid: id)
+        }
+        let asked = Int(body["reboots"]?.int ?? 0)
+        let done =
+            (try? String(contentsOfFile: directory + "/reboots", encoding: .utf8)).flatMap {
+                Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            } ?? 0
+        if !running {
+            try libvirt.perform(.start, uuid: id)
+        } else if asked > done {
+            if body["reboot_type"]?.string == "HARD" {
+                try libvirt.perform(.destroy, uuid: id)
+                try libvirt.perform(.start, uuid: id)
+            } else {
+                try libvirt.perform(.reboot, uuid: id)
+            }
+        }
+        if asked != done {
+            try? String(asked).write(toFile: directory + "/reboots", atomically: true, encoding: .utf8)
+        }
+        return try libvirt.state(uuid: id)
+    }
+
+    /// Powers off and undefines the domain and removes its files.
+    func remove(_ id: String) {
+        if let domain = try? libvirt.domain(uuid: id) {
+            if domain.state != .shutoff { try? libvirt.perform(.destroy, uuid: id) }
+            try? libvirt.perform(.undefine, uuid: id)
+            logger.info("instance removed", metadata: ["instance": "\(id)", "name": "\(domain.name)"])
+        }
+        guard !id.isEmpty, !id.contains("/"), !id.hasPrefix(".") else { return }
+        try? FileManager.default.removeItem(atPath: settings.instancesDirectory + "/" + id)
+    }
+
+    /// The config drive of an instance as the API described it.
+    static func configDrive(_ id: String, _ body: JSON) -> ConfigDrive {
+        var links: [ConfigDrive.Link] = []
+        var nameservers: [String] = []
+        for port in body["ports"]?.array ?? [] {
+            for address in port["addresses"]?.array ?? [] where address["version"]?.int == 4 {
+                links.append(
+                    ConfigDrive.Link(
+                        portID: port["id"]?.string ?? "", mac: port["mac"]?.string ?? "",
+                        mtu: Int(port["mtu"]?.int ?? 1450), networkID: port["network_id"]?.string ?? "",
+                        dhcp: address["dhcp"]?.bool ?? true, address: address["address"]?.string ?? "",
+                        prefixLength: Int(address["prefix_length"]?.int ?? 24), gateway: address["gateway"]?.string))
+                for server in address["nameservers"]?.array ?? [] {
+                    if let text = server.string, !nameservers.contains(text) { nameservers.append(text) }
+                }
+            }
+        }
+        let name = body["name"]?.string ?? id
+        return ConfigDrive(
+            uuid: id, name: name, hostname: body["hostname"]?.string ?? "server", availabilityZone: "nova",
+            projectID: body["project_id"]?.string ?? "", launchIndex: Int(body["launch_index"]?.int ?? 0),
+            keys: (body["keys"]?.array ?? []).map {
+                ConfigDrive.Key(
+                    name: $0["name"]?.string ?? "", type: $0["type"]?.string ?? "ssh",
+                    publicKey: $0["public_key"]?.string ?? "")
+            },
+            metadata: Dictionary(
+                (body["metadata"]?.members ?? []).map { ($0.0, $0.1.string ?? "") }, uniquingKeysWith: { $1 }),
+            userData: body["user_data"]?.string.flatMap { Data(base64Encoded: $0) }.map { Array($0) },
+            links: links, nameservers: nameservers)
     }
 }

@@ -19,9 +19,10 @@ public struct DomainSpec: Sendable, Equatable {
     /// The serial console's file (`openstack console log show` reads it).
     public var consoleLog: String
 
-    /// `kvm` where the host can run KVM guests, `qemu` (TCG) otherwise.
+    /// `kvm` where the host can run KVM guests, `qemu` (TCG) otherwise; `test` for libvirt's
+    /// in-process test driver, which runs only that type.
     public enum VirtType: String, Sendable, Equatable {
-        case kvm, qemu
+        case kvm, qemu, test
     }
 
     /// A port as the guest sees it: a virtio NIC with the port's MAC on a tap the L2 agent

@@ -139,10 +139,27 @@ public struct ServiceClient: Sendable {
         if method == .PUT || method == .POST, !request.headers.contains(name: "Content-Length") {
             request.headers.add(name: "Transfer-Encoding", value: "chunked")
         }
+        // A request without a body goes out in one write: written in two, the peer could
+        // answer the head and close (`Connection: close`) before the end was written, and
+        // that write fail with "I/O on closed channel" while the answer was there to read.
+        let bodiless =
+            request.headers["Content-Length"].first == "0"
+            || ([.GET, .HEAD, .DELETE].contains(method) && !request.headers.contains(name: "Content-Length"))
         try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(.head(request))
-            try await body(BodyWriter(outbound: outbound))
-            try await outbound.write(.end(nil))
+            // A peer may also answer before reading the whole body (a refusal); its answer
+            // counts, and the failed write only when no answer came.
+            var writeFailure: (any Error)?
+            do {
+                if bodiless {
+                    try await outbound.write(contentsOf: [.head(request), .end(nil)])
+                } else {
+                    try await outbound.write(.head(request))
+                    try await body(BodyWriter(outbound: outbound))
+                    try await outbound.write(.end(nil))
+                }
+            } catch let error as ChannelError {
+                writeFailure = error
+            }
             for try await response in inbound {
                 switch response {
                 case .head(let answer):
@@ -155,7 +172,7 @@ public struct ServiceClient: Sendable {
                     return
                 }
             }
-            throw Failure(description: "the connection closed before the answer ended")
+            throw writeFailure ?? Failure(description: "the connection closed before the answer ended")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Libvirt
+import Logging
 import NimbusComputeAgent
 import NimbusServiceKit
 import NimbusSystem
@@ -155,5 +156,87 @@ struct ComputeAgentTests {
         #expect(read.type == "TEST" && read.vcpus > 0 && read.memoryMiB > 0 && read.localGiB > 0)
         #expect(read.configuration["hypervisor_hostname"]?.string == "cmp1")
         #expect(read.configuration["host_ip"]?.string == "10.0.0.3")
+    }
+}
+
+@Suite("Compute agent: the reconciler over libvirt's test driver")
+struct ComputeReconcilerTests {
+    /// An instance item as the compute API publishes it.
+    static func instance(
+        _ id: String, host: String = "cmp1", generation: Int = 1, power: String = "running", reboots: Int = 0,
+        image: String = "img1"
+    ) -> ChangeLog.Item {
+        let body: JSON = [
+            "id": .string(id), "name": "vm one", "hostname": "vm-one",
+            "instance_name": .string("instance-" + id.prefix(8)),
+            "host": .string(host), "project_id": "p1", "generation": .int(Int64(generation)), "power": .string(power),
+            "reboots": .int(Int64(reboots)), "reboot_type": "HARD", "vcpus": 1, "memory_mb": 96, "disk_gb": 1,
+            "image_id": .string(image), "image_url": "http://127.0.0.1:9", "launch_index": 0,
+            "metadata": ["role": "web"],
+            "user_data": nil, "keys": [["name": "k1", "type": "ssh", "public_key": "ssh-ed25519 AAAAC3Nza k1"]],
+            "ports": [
+                [
+                    "id": "0c3f6a9e-77aa-4b1e-8d2c-aa11bb22cc33", "mac": "fa:16:3e:12:34:56", "mtu": 1450,
+                    "network_id": "n1",
+                    "addresses": [
+                        [
+                            "address": "192.168.0.5", "version": 4, "prefix_length": 24, "gateway": "192.168.0.254",
+                            "dhcp": true, "nameservers": ["10.0.0.1"],
+                        ]
+                    ],
+                ]
+            ],
+        ]
+        return ChangeLog.Item(kind: "instance", id: id, revision: Int64(generation), body: body)
+    }
+
+    @Test(
+        "An instance placed here is built (overlay, config drive, domain) and started; stopped, rebooted and removed as asked; another host's is not",
+        .enabled(if: ComputeAgentTests.has("qemu-img") && ComputeAgentTests.has("genisoimage")))
+    func lifecycle() async throws {
+        let directory = NSTemporaryDirectory() + "nimbus-reconciler-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/_base", withIntermediateDirectories: true)
+        // The image is in the cache already: no download.
+        _ = try await ProcessRunner().check(
+            Command(["qemu-img", "create", "-q", "-f", "qcow2", directory + "/_base/img1", "64M"]))
+        let libvirt = try Libvirt.Connection(uri: "test:///default")
+        defer { libvirt.close() }
+        let login = try ServiceLogin(
+            .init(identityURL: "http://127.0.0.1:9/v3", user: "nova", password: "x", project: "services"))
+        let reconciler = ComputeReconciler(
+            settings: .init(host: "cmp1", virtType: .test, instancesDirectory: directory, shutdownTimeout: .seconds(1)),
+            libvirt: libvirt, images: ImageCache(directory: directory + "/_base", login: login),
+            logger: Logger(label: "test"))
+        let id = UUID().uuidString.lowercased()
+        let other = UUID().uuidString.lowercased()
+        let statuses = await reconciler.resync([Self.instance(id), Self.instance(other, host: "cmp2")])
+        #expect(statuses.map(\.id) == [id], "\(statuses)")
+        #expect(statuses.first?.state == "ACTIVE" && statuses.first?.detail == "1|", "\(statuses)")
+        #expect(try libvirt.domain(uuid: id)?.state == .running)
+        #expect(try libvirt.domain(uuid: other) == nil)
+        let xml = try libvirt.xml(uuid: id)
+        #expect(xml.contains("tap0c3f6a9e-77") && xml.contains(directory + "/\(id)/disk.config"), "\(xml)")
+        let overlay = try await InstanceDisk.info(directory + "/\(id)/disk")
+        #expect(overlay.backingFile == directory + "/_base/img1" && overlay.virtualSize == 1 << 30)
+
+        let stopped = await reconciler.apply(Self.instance(id, generation: 2, power: "stopped"))
+        #expect(stopped?.state == "SHUTOFF" && stopped?.detail == "2|", "\(String(describing: stopped))")
+        let started = await reconciler.apply(Self.instance(id, generation: 3, reboots: 1))
+        #expect(started?.state == "ACTIVE" && started?.detail == "3|", "\(String(describing: started))")
+        #expect(try String(contentsOfFile: directory + "/\(id)/reboots", encoding: .utf8) == "1")
+
+        // An image that cannot be had: the instance is in ERROR with the reason.
+        let broken = UUID().uuidString.lowercased()
+        let failed = await reconciler.apply(Self.instance(broken, image: "missing"))
+        #expect(failed?.state == "ERROR" && failed?.detail.hasPrefix("1|downloading image missing") == true)
+
+        // Gone from the API: domain and files go.
+        #expect(await reconciler.apply(ChangeLog.Item(kind: "instance", id: id, revision: 9, body: nil)) == nil)
+        #expect(try libvirt.domain(uuid: id) == nil)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/\(id)"))
+        // A resync without it removes what is left of another (a domain of this agent).
+        _ = await reconciler.resync([])
+        #expect(try libvirt.domains().filter { $0.name.hasPrefix("instance-") && $0.uuid == broken }.isEmpty)
     }
 }

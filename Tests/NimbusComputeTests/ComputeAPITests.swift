@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
-import NimbusCompute
 import NimbusServiceKit
 import NimbusTestSupport
 import Testing
+
+@testable import NimbusCompute
 
 /// An identity and a compute service in-process, the compute service asking the identity
 /// router about tokens.
@@ -309,5 +310,88 @@ struct ComputeAPITests {
         #expect(zones.json?["availabilityZoneInfo"]?.array?.first?["zoneName"]?.string == "nova")
         let stats = try await cloud.send(.get, "/v2.1/os-hypervisors/statistics", token: cloud.admin)
         #expect(stats.json?["hypervisor_statistics"]?["count"]?.int == 1)
+    }
+}
+
+@Suite("Compute API: servers without a cloud behind them, and the scheduler")
+struct ServerRequestTests {
+    static func flavor(_ id: String, ram: Int, vcpus: Int = 1, disk: Int = 1) -> Flavor {
+        Flavor(
+            id: id, name: id, memoryMiB: ram, vcpus: vcpus, diskGiB: disk, ephemeralGiB: 0, swapMiB: 0, rxtxFactor: 1,
+            isPublic: true, disabled: false, description: nil, extraSpecs: [:], projects: [], createdAt: 0)
+    }
+
+    @Test("A create Nova would refuse is refused the same way, before anything is made; without its peers, 503")
+    func refusals() async throws {
+        let cloud = try await ComputeCloud()
+        let flavor: JSON = ["flavor": ["name": "m1.guest", "id": "7", "ram": 96, "vcpus": 1, "disk": 1]]
+        #expect(try await cloud.send(.post, "/v2.1/flavors", token: cloud.admin, json: flavor).status == .ok)
+        func create(_ server: JSON) async throws -> ComputeCloud.Client.Reply {
+            try await cloud.send(.post, "/v2.1/servers", token: cloud.demo, json: ["server": server], version: "2.96")
+        }
+        let cases: [(JSON, String)] = [
+            (["flavorRef": "7", "imageRef": "i", "networks": "none"], "name"),
+            (["name": "vm1", "imageRef": "i", "networks": "none"], "flavorRef"),
+            (["name": "vm1", "flavorRef": "99", "imageRef": "i", "networks": "none"], "Flavor 99 could not be found."),
+            (["name": "vm1", "flavorRef": "7", "networks": "none"], "Missing imageRef attribute"),
+            (["name": "vm1", "flavorRef": "7", "imageRef": "i"], "'networks' is a required property"),
+            (
+                ["name": "vm1", "flavorRef": "7", "imageRef": "i", "networks": "none", "key_name": "nokey"],
+                "Invalid key_name provided."
+            ),
+            (
+                ["name": "vm1", "flavorRef": "7", "imageRef": "i", "networks": "none", "user_data": "not base64!"],
+                "User data needs to be valid base 64."
+            ),
+            (
+                ["name": "vm1", "flavorRef": "7", "imageRef": "i", "networks": "none", "availability_zone": "az9"],
+                "The requested availability zone is not available"
+            ),
+        ]
+        for (server, message) in cases {
+            let refused = try await create(server)
+            #expect(refused.status == .badRequest, "\(server.text): \(refused.text)")
+            #expect(refused.json?["badRequest"]?["message"]?.string?.contains(message) == true, "\(refused.text)")
+        }
+        let unavailable = try await create([
+            "name": "vm1", "flavorRef": "http://ctl:8774/flavors/7", "imageRef": "i", "networks": "none",
+        ])
+        #expect(unavailable.status == .serviceUnavailable, "\(unavailable.text)")
+        let listed = try await cloud.send(.get, "/v2.1/servers/detail?deleted=False", token: cloud.demo)
+        #expect(listed.status == .ok && listed.json?["servers"]?.array?.isEmpty == true, "\(listed.text)")
+        let missing = try await cloud.send(.get, "/v2.1/servers/nope", token: cloud.demo)
+        #expect(missing.json?["itemNotFound"]?["message"]?.string == "Instance nope could not be found.")
+        let action = try await cloud.send(
+            .post, "/v2.1/servers/nope/action", token: cloud.demo, json: ["os-stop": nil])
+        #expect(action.status == .notFound)
+    }
+
+    @Test("The scheduler: hosts whose agent is up with room (vCPUs ×16, RAM ×1.5, disk), the most memory free first")
+    func scheduler() {
+        let scheduler = Scheduler()
+        let hosts = [
+            Scheduler.Candidate(host: "cmp1", alive: true, vcpus: 2, memoryMiB: 1000, diskGiB: 10),
+            Scheduler.Candidate(host: "cmp2", alive: true, vcpus: 2, memoryMiB: 800, diskGiB: 10),
+            Scheduler.Candidate(host: "cmp3", alive: false, vcpus: 64, memoryMiB: 64000, diskGiB: 100),
+        ]
+        let small = Self.flavor("s", ram: 500)
+        #expect(scheduler.place(small, on: hosts, servers: []) == "cmp1")
+        var placed = Server(
+            id: "a", name: "a", projectID: "p", userID: "u", flavor: small, imageID: "i", imageName: "", keyName: nil,
+            publicKey: nil, securityGroups: [], metadata: [:], userData: nil, accessIPv4: "", accessIPv6: "",
+            diskConfig: "MANUAL", host: "cmp1", ports: [], power: "running", reboots: 0, rebootType: "SOFT",
+            generation: 1, task: nil, fault: nil, serial: 1, launchIndex: 0, reservationID: "r", createdAt: 0,
+            updatedAt: 0)
+        // cmp1 has 1500 − 500 left, cmp2 1200: the next goes to cmp2, then (700 left
+        // there) to cmp1 again.
+        #expect(scheduler.place(small, on: hosts, servers: [placed]) == "cmp2")
+        var second = placed
+        second.id = "b"
+        second.host = "cmp2"
+        #expect(scheduler.place(small, on: hosts, servers: [placed, second]) == "cmp1")
+        #expect(scheduler.place(Self.flavor("big", ram: 1600), on: hosts, servers: []) == nil)
+        #expect(scheduler.place(Self.flavor("disk", ram: 10, disk: 11), on: hosts, servers: []) == nil)
+        placed.flavor = Self.flavor("cpu", ram: 1, vcpus: 32)
+        #expect(scheduler.place(Self.flavor("one", ram: 1), on: [hosts[0]], servers: [placed]) == nil)
     }
 }

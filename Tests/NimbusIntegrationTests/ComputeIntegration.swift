@@ -6,6 +6,25 @@ import Testing
 extension IntegrationTests.IdentityIntegrationTests {
     func computeWalkthrough() throws {
         let cloud = Self.cloud
+        // The admin pages' "the compute services must be up": node1's agent, its libvirt.
+        let hostname = try ssh("hostname").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var services: [[String: Any]] = []
+        #expect(
+            try eventually(60) {
+                services = (try cloud.json(["compute", "service", "list"]) as? [[String: Any]]) ?? []
+                return services.contains { "\($0["Binary"] ?? "")" == "nova-compute" && "\($0["State"] ?? "")" == "up" }
+            }, "compute service list: \(services)")
+        #expect(services.first.map { "\($0["Host"] ?? "")" } == hostname, "\(services)")
+        let hypervisors = (try cloud.json(["hypervisor", "list"]) as? [[String: Any]]) ?? []
+        #expect(hypervisors.count == 1, "\(hypervisors)")
+        #expect(hypervisors.first.map { "\($0["Hypervisor Type"] ?? "")" } == "QEMU", "\(hypervisors)")
+        #expect(hypervisors.first.map { "\($0["State"] ?? "")" } == "up", "\(hypervisors)")
+        let zones = (try cloud.json(["availability", "zone", "list", "--compute"]) as? [[String: Any]]) ?? []
+        #expect(zones.map { "\($0["Zone Name"] ?? "")" } == ["nova"], "\(zones)")
+        // The sandbox node runs TCG guests: libvirt's domain type is qemu.
+        let virt = try ssh(
+            "grep -x 'virt_type = qemu' /etc/nimbus/compute-agent.conf && virsh -c qemu:///system list --all")
+        #expect(virt.status == 0, "\(virt.text)")
         // Admin: m1.nano as the notes make it, and a.nano private to a project.
         let nano = try cloud.json([
             "flavor", "create", "--id", "0", "--vcpus", "1", "--ram", "64", "--disk", "1", "m1.nano",
@@ -37,5 +56,122 @@ extension IntegrationTests.IdentityIntegrationTests {
         let again = try cloud.openstack(["keypair", "create", "k1"], as: member)
         #expect(again.status != 0 && again.text.contains("already exists"), "\(again.text)")
         #expect(try cloud.openstack(["keypair", "delete", "k1"], as: member).status == 0)
+    }
+}
+
+extension IntegrationTests.IdentityIntegrationTests {
+    /// The notes' instance: the member (whose int1, router1 and class1 the network
+    /// walk-through made) boots the guest image on int1 with a key pair, gives it a floating
+    /// IP and logs in over SSH; then stop, start, a hard reboot and the delete.
+    func serverWalkthrough(member: [String: String]) throws {
+        let cloud = Self.cloud
+        let image = try #require(
+            ProcessInfo.processInfo.environment["NIMBUS_GUEST_IMAGE"], "NIMBUS_GUEST_IMAGE (make guest-image)")
+        let uploaded = try cloud.json([
+            "image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--public", "--min-ram", "80",
+            "--file", image, "nimbus-guest",
+        ])
+        #expect(field(uploaded, "status") == "active", "\(uploaded ?? "")")
+        _ = try cloud.json(["flavor", "create", "--vcpus", "1", "--ram", "96", "--disk", "1", "m1.guest"])
+        // The key pair from a key made here, as a student imports theirs.
+        let keyFile = Self.directory + "/guest-key"
+        try? FileManager.default.removeItem(atPath: keyFile)
+        try? FileManager.default.removeItem(atPath: keyFile + ".pub")
+        let keygen = try NimbusIntegrationTests.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile], timeout: 20)
+        #expect(keygen.status == 0, "\(keygen.text)")
+        #expect(
+            try cloud.openstack(["keypair", "create", "--public-key", keyFile + ".pub", "guest-key"], as: member)
+                .status == 0)
+
+        // Refusals change nothing: an image, a flavor, a key or a network that is not there.
+        let refusals: [([String], String)] = [
+            (["--image", "no-such-image", "--flavor", "m1.guest"], "No Image found"),
+            (["--image", "nimbus-guest", "--flavor", "m1.nano"], "too small"),
+            (["--image", "nimbus-guest", "--flavor", "m1.guest", "--key-name", "nokey"], "Invalid key_name"),
+        ]
+        for (arguments, message) in refusals {
+            let refused = try cloud.openstack(
+                ["server", "create", "--network", "int1"] + arguments + ["refused"], as: member)
+            #expect(refused.status != 0 && refused.text.contains(message), "\(arguments): \(refused.text)")
+        }
+        #expect(((try cloud.json(["server", "list"], as: member) as? [[String: Any]]) ?? []).isEmpty)
+
+        let created = try cloud.json(
+            [
+                "server", "create", "--image", "nimbus-guest", "--flavor", "m1.guest", "--network", "int1",
+                "--security-group", "class1", "--key-name", "guest-key", "--wait", "vm1",
+            ], as: member)
+        #expect(field(created, "status") == "ACTIVE", "\(created ?? "")")
+        let serverID = field(created, "id")
+        let shown = try cloud.json(["server", "show", "vm1"], as: member) as? [String: Any]
+        let addresses = "\(shown?["addresses"] ?? "")"
+        #expect(addresses.contains("int1") && addresses.contains("192.168.0."), "\(shown ?? [:])")
+        // Its port: bound to node1, ACTIVE once the L2 agent wired the tap libvirt made.
+        let hostname = try ssh("hostname").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var ports: [[String: Any]] = []
+        #expect(
+            try eventually(30) {
+                ports =
+                    (try cloud.json(["port", "list", "--server", serverID, "--long"], as: member) as? [[String: Any]])
+                    ?? []
+                return ports.count == 1 && "\(ports[0]["Status"] ?? "")" == "ACTIVE"
+            }, "the server's port: \(ports)")
+        let portID = "\(ports.first?["ID"] ?? "")"
+        let binding = try cloud.json(["port", "show", portID, "-c", "binding_host_id"]) as? [String: Any]
+        #expect("\(binding?["binding_host_id"] ?? "")" == hostname, "\(binding ?? [:])")
+        let domains = try ssh("virsh -c qemu:///system list --name")
+        #expect(domains.stdout.contains("instance-"), "\(domains.text)")
+
+        // A floating IP, and SSH in with the key.
+        let floating = try cloud.json(["floating", "ip", "create", "ext1"], as: member)
+        let address = field(floating, "floating_ip_address")
+        #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm1", address], as: member).status == 0)
+        let withFloating = try cloud.json(["server", "show", "vm1", "-c", "addresses"], as: member) as? [String: Any]
+        let floatingShown = "\(withFloating?["addresses"] ?? "")"
+        #expect(floatingShown.contains(address), "\(withFloating ?? [:])")
+        func login() throws -> Output {
+            try NimbusIntegrationTests.run(
+                [
+                    "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", "hostname; cat /proc/uptime",
+                ], timeout: 20)
+        }
+        var session = Output(status: -1, stdout: "", stderr: "")
+        let loggedIn = try eventually(120) {
+            session = try login()
+            return session.status == 0
+        }
+        let console = try ssh("tail -c 3000 /var/lib/nimbus/compute-agent/instances/\(serverID)/console.log")
+        #expect(
+            loggedIn && session.stdout.hasPrefix("vm1\n"),
+            "ssh cirros@\(address): \(session.text)\nconsole:\n\(console.stdout)")
+
+        // Stop, start (the client has no --wait for them: polled), a hard reboot (waited on).
+        func status() throws -> String { field(try cloud.json(["server", "show", "vm1"], as: member), "status") }
+        #expect(try cloud.openstack(["server", "stop", "vm1"], as: member).status == 0)
+        #expect(try eventually(30) { try status() == "SHUTOFF" }, "SHUTOFF after stop")
+        #expect(try ssh("virsh -c qemu:///system list --name --state-shutoff").stdout.contains("instance-"))
+        #expect(try cloud.openstack(["server", "start", "vm1"], as: member).status == 0)
+        #expect(try eventually(30) { try status() == "ACTIVE" }, "ACTIVE after start")
+        let reboot = try cloud.openstack(["server", "reboot", "--hard", "--wait", "vm1"], as: member)
+        #expect(reboot.status == 0, "\(reboot.text)")
+        let startRefused = try cloud.openstack(["server", "start", "vm1"], as: member)
+        #expect(startRefused.status != 0 && startRefused.text.contains("409"), "\(startRefused.text)")
+        #expect(try eventually(120) { try login().status == 0 }, "ssh after the hard reboot")
+
+        // Delete: the server, its domain, its disk and its port go; the floating IP stays.
+        #expect(try cloud.openstack(["server", "delete", "--wait", "vm1"], as: member).status == 0)
+        #expect(((try cloud.json(["server", "list"], as: member) as? [[String: Any]]) ?? []).isEmpty)
+        #expect(
+            try eventually(20) {
+                let left = try ssh(
+                    "virsh -c qemu:///system list --all --name | grep -c instance-; ls /var/lib/nimbus/compute-agent/instances | grep -vc _base"
+                )
+                return left.stdout == "0\n0\n"
+            }, "the domain and its files are gone")
+        let portsLeft = (try cloud.json(["port", "list", "--server", serverID], as: member) as? [[String: Any]]) ?? []
+        #expect(portsLeft.isEmpty, "\(portsLeft)")
+        #expect(try cloud.openstack(["floating", "ip", "delete", address], as: member).status == 0)
     }
 }

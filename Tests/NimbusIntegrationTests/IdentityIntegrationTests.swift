@@ -76,8 +76,9 @@ extension IntegrationTests {
             #expect(green.status == 0, "\(green.text)")
             try servicesRunConfined()
             try channelSurvivesAPIKill()
-            try networkWalkthrough()
+            let member = try networkWalkthrough()
             try computeWalkthrough()
+            try serverWalkthrough(member: member)
         }
 
         @Test(

@@ -148,7 +148,9 @@ struct NetworkWalk {
 
 /// The walk-through on the all-in-one cloud: everything on node1.
 extension IntegrationTests.IdentityIntegrationTests {
-    func networkWalkthrough() throws {
+    /// The member whose network, router and class1 the walk made.
+    @discardableResult
+    func networkWalkthrough() throws -> [String: String] {
         let walk = NetworkWalk(cloud: Self.cloud, ssh: { _, command in try ssh(command) }, provider: "10.243.0")
         #expect(
             try eventually(60) {
@@ -191,5 +193,6 @@ extension IntegrationTests.IdentityIntegrationTests {
 
         // Clean up the port namespace; the cloud's resources stay for the other tests.
         _ = try ssh("systemctl stop vm1-listener; ip netns del vm1")
+        return member
     }
 }

@@ -80,10 +80,11 @@ struct ServiceDeliveryTests {
         #expect(text.contains("user = glance\npassword = \(delivery.answers.password(.glanceServicePassword))\n"))
         #expect(text.contains("\"glance\": \"\(delivery.answers.password(.glanceServicePassword))\""))
         #expect(text.contains("check: /usr/local/bin/nimbus-server health image --wait 30"))
-        // The compute API is carried out; its agent not yet.
+        // The compute API and its agent on the compute host, libvirt set up for a container.
         #expect(text.contains("[install.compute/config] file /etc/nimbus/compute.conf 0640 root:nimbus-compute"))
         #expect(text.contains("bind = 10.0.0.1:8774"))
-        #expect(text.contains("== install.compute-agent: skipped"))
+        #expect(text.contains("api_url = http://10.0.0.1:8774"))
+        #expect(text.contains("cgroup_controllers = [ ]"))
         // Object storage goes to the storage host of the four-node layout.
         #expect(text.contains("[install.object/config] file /etc/nimbus/object.conf 0640 root:nimbus-object"))
         #expect(text.contains("bind = 10.0.0.4:8080"))

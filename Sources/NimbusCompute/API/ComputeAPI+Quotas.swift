@@ -33,9 +33,15 @@ extension ComputeAPI {
         defaultQuotas.merging(state.quotas[project] ?? [:]) { $1 }
     }
 
-    /// What a project uses (nothing runs yet but its users' key pairs, which Nova counts
-    /// per user and shows as 0 for a project).
-    func usage(_ state: ComputeState, _ project: String) -> [String: Int] { [:] }
+    /// What a project uses: its servers, their vCPUs and memory (key pairs Nova counts per
+    /// user and shows as 0 for a project).
+    func usage(_ state: ComputeState, _ project: String) -> [String: Int] {
+        let servers = state.servers.values.filter { $0.projectID == project }
+        return [
+            "instances": servers.count, "cores": servers.reduce(0) { $0 + $1.flavor.vcpus },
+            "ram": servers.reduce(0) { $0 + $1.flavor.memoryMiB },
+        ]
+    }
 
     func quotaRoutes(on router: Hummingbird.Router<ServiceContext>) {
         router.get("/v2.1/limits") { request, context in

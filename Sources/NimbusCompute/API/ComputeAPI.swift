@@ -15,6 +15,10 @@ public struct ComputeAPI: Sendable {
     let clock: @Sendable () -> Int64
     /// The compute agents: their heartbeats and what their hosts offer.
     let agents: AgentRegistry
+    /// The network and image services, and compute's own login to them; nil: servers
+    /// cannot be made (503).
+    let peers: ComputePeers?
+    let scheduler: Scheduler
 
     /// The microversions served: the CLI sends 2.96 for servers.
     public static let microversions = MicroversionPolicy(
@@ -23,9 +27,11 @@ public struct ComputeAPI: Sendable {
 
     public init(
         store: ComputeStore, validator: TokenValidator, identityURI: String, keyPairQuota: Int = 100,
-        runner: any ProcessRunning = ProcessRunner(),
+        runner: any ProcessRunning = ProcessRunner(), peers: ComputePeers? = nil, scheduler: Scheduler = Scheduler(),
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
+        self.peers = peers
+        self.scheduler = scheduler
         self.store = store
         self.validator = validator
         self.identityURI = identityURI
@@ -115,6 +121,8 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.keyPairRoutes(on: router)
     api.quotaRoutes(on: router)
     api.hostRoutes(on: router)
+    api.serverRoutes(on: router)
+    api.serverActionRoutes(on: router)
     api.channel.addRoutes(to: router)
     return router
 }

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import NimbusServiceKit
+
+/// `POST /v2.1/servers/{id}/action`: `os-stop`, `os-start` and `reboot` (SOFT or HARD), each
+/// checked against the server's state as Nova checks it (409 otherwise), then handed to
+/// the host's agent as a new generation of the server.
+extension ComputeAPI {
+    func serverActionRoutes(on router: Hummingbird.Router<ServiceContext>) {
+        router.post("/v2.1/servers/:id/action") { request, context in
+            let caller = try await caller(request)
+            let id = try context.parameters.require("id")
+            _ = try visibleServer(id, caller)
+            let body = try await body(request, context: context)
+            guard let action = body.members?.first?.0 else {
+                throw ComputeFault.badRequest("There is no such action: none")
+            }
+            guard caller.canWrite else { throw ComputeFault.policy("os_compute_api:servers:\(action)") }
+            switch action {
+            case "os-stop":
+                try change(id, action: "stop", allowed: ["ACTIVE", "ERROR"]) { server in
+                    server.power = "stopped"
+                    server.task = "powering-off"
+                }
+            case "os-start":
+                try change(id, action: "start", allowed: ["SHUTOFF"]) { server in
+                    server.power = "running"
+                    server.task = "powering-on"
+                }
+            case "reboot":
+                let type = body["reboot"]?["type"]?.string?.uppercased() ?? ""
+                guard type == "SOFT" || type == "HARD" else {
+                    throw ComputeFault.invalid(
+                        "type", body["reboot"]?["type"], "'\(type)' is not one of ['HARD', 'Hard', 'SOFT', 'Soft']")
+                }
+                let allowed: Set<String> = type == "SOFT" ? ["ACTIVE"] : ["ACTIVE", "SHUTOFF", "ERROR", "REBOOT"]
+                try change(id, action: "reboot", allowed: allowed) { server in
+                    server.power = "running"
+                    server.reboots += 1
+                    server.rebootType = type
+                    server.task = type == "SOFT" ? "reboot_started" : "reboot_started_hard"
+                }
+            default:
+                throw ComputeFault.badRequest("There is no such action: \(action)")
+            }
+            return Response(status: .accepted)
+        }
+    }
+
+    /// Applies an action to a server the agent holds: refused (409) unless its status is
+    /// one of `allowed` and no other change is under way.
+    func change(_ id: String, action: String, allowed: Set<String>, _ body: (inout Server) -> Void) throws {
+        let reports = reports(id)
+        let now = clock()
+        try store.write { transaction in
+            guard var server = transaction.state.servers[id] else { throw Self.serverNotFound(id) }
+            let shown = Self.display(server, reports[id])
+            guard server.fault == nil, !server.host.isEmpty else {
+                throw ComputeFault.conflict(
+                    "Cannot '\(action)' instance \(id) while it is in vm_state \(shown.vmState)")
+            }
+            guard allowed.contains(shown.status), shown.task == nil || shown.status == "ERROR" else {
+                if let task = shown.task {
+                    throw ComputeFault.conflict("Cannot '\(action)' instance \(id) while it is in task_state \(task)")
+                }
+                throw ComputeFault.conflict(
+                    "Cannot '\(action)' instance \(id) while it is in vm_state \(shown.vmState)")
+            }
+            body(&server)
+            server.generation += 1
+            server.updatedAt = now
+            transaction.state.servers[id] = server
+            transaction.touch(.server, id)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import NimbusServiceKit
+
+/// An instance (Nova's `instances` row with its network info cache): what was asked for,
+/// where it was placed, the ports made for it, and the power state wanted of it. What the
+/// hypervisor actually holds comes from its compute agent's status.
+public struct Server: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var projectID: String
+    public var userID: String
+    /// The flavor as it was at boot (a flavor changed or deleted later does not change it).
+    public var flavor: Flavor
+    public var imageID: String
+    public var imageName: String
+    public var keyName: String?
+    public var publicKey: String?
+    /// The names of the security groups of its ports.
+    public var securityGroups: [String]
+    public var metadata: [String: String]
+    /// Base64 as given.
+    public var userData: String?
+    public var accessIPv4: String
+    public var accessIPv6: String
+    /// `AUTO` or `MANUAL`.
+    public var diskConfig: String
+    /// The compute host (its agent's host name); empty when none was found.
+    public var host: String
+    public var ports: [ServerPort]
+    /// `running` or `stopped`: what the agent is asked to hold.
+    public var power: String
+    /// Raised by each reboot; the agent reboots when it passes the one it applied.
+    public var reboots: Int
+    public var rebootType: String
+    /// Raised by each change the agent must act on; its status names the one it applied.
+    public var generation: Int
+    /// What is under way (`spawning`, `powering-off`, `powering-on`, `reboot_started`,
+    /// `reboot_started_hard`); cleared once the agent reports the generation.
+    public var task: String?
+    /// Why the server is in ERROR, when the API put it there (no host, no port).
+    public var fault: String?
+    /// Nova's instance number (`instance-0000000a`).
+    public var serial: Int
+    public var launchIndex: Int
+    public var reservationID: String
+    public var createdAt: Int64
+    public var updatedAt: Int64
+}
+
+/// A port the server is plugged into, as the network service made or handed it over.
+public struct ServerPort: Codable, Sendable, Equatable {
+    public var id: String
+    public var networkID: String
+    public var networkName: String
+    public var mac: String
+    public var mtu: Int
+    public var addresses: [ServerAddress]
+    /// Made by compute (deleted with the server) rather than given by the caller.
+    public var madeHere: Bool
+}
+
+/// A fixed address of a port and its subnet's shape, for the config drive.
+public struct ServerAddress: Codable, Sendable, Equatable {
+    public var address: String
+    public var version: Int
+    public var prefixLength: Int
+    public var gateway: String?
+    public var dhcp: Bool
+    public var nameservers: [String]
+}
+
+extension Server {
+    /// The domain's name on the hypervisor (Nova's `instance_name_template`).
+    public var instanceName: String { String(format: "instance-%08x", serial) }
+
+    /// The host name its name gives the guest (Nova's `sanitize_hostname`).
+    public var hostname: String {
+        var result = ""
+        for character in name.lowercased() {
+            if (character.isLetter || character.isNumber) && character.isASCII || character == "-" {
+                result.append(character)
+            } else if character == " " || character == "_" || character == "." {
+                result.append("-")
+            }
+        }
+        result = String(result.trimmingCharacters(in: CharacterSet(charactersIn: "-.")).prefix(63))
+        return result.isEmpty ? "server" : result
+    }
+
+    /// What the agent is sent: everything it needs to make and keep the domain, and the
+    /// config drive's contents.
+    func channelBody(imageURL: String) -> JSON {
+        var fields: [(String, JSON)] = [
+            ("id", .string(id)), ("name", .string(name)), ("hostname", .string(hostname)),
+            ("instance_name", .string(instanceName)),
+            ("host", .string(host)), ("project_id", .string(projectID)), ("generation", .int(Int64(generation))),
+            ("power", .string(power)), ("reboots", .int(Int64(reboots))), ("reboot_type", .string(rebootType)),
+            ("vcpus", .int(Int64(flavor.vcpus))), ("memory_mb", .int(Int64(flavor.memoryMiB))),
+            ("disk_gb", .int(Int64(flavor.diskGiB))), ("image_id", .string(imageID)),
+            ("image_url", .string(imageURL)), ("launch_index", .int(Int64(launchIndex))),
+            ("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("user_data", .optional(userData)),
+        ]
+        if let keyName, let publicKey {
+            fields.append(("keys", [["name": .string(keyName), "type": "ssh", "public_key": .string(publicKey)]]))
+        } else {
+            fields.append(("keys", []))
+        }
+        fields.append(
+            (
+                "ports",
+                .array(
+                    ports.map { port in
+                        [
+                            "id": .string(port.id), "mac": .string(port.mac), "mtu": .int(Int64(port.mtu)),
+                            "network_id": .string(port.networkID),
+                            "addresses": .array(
+                                port.addresses.map { address in
+                                    [
+                                        "address": .string(address.address), "version": .int(Int64(address.version)),
+                                        "prefix_length": .int(Int64(address.prefixLength)),
+                                        "gateway": .optional(address.gateway), "dhcp": .bool(address.dhcp),
+                                        "nameservers": .array(address.nameservers.map(JSON.string)),
+                                    ]
+                                }),
+                        ]
+                    })
+            ))
+        return .object(fields)
+    }
+}

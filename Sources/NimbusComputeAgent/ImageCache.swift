@@ -1,0 +1,63 @@
+import Foundation
+import NimbusServiceKit
+
+/// The images instances boot from, downloaded once per host from the image service into
+/// `directory` (Nova's `_base`): written to a temporary name and renamed when whole, so a
+/// download cut short is never booted from.
+public struct ImageCache: Sendable {
+    public let directory: String
+    let login: ServiceLogin
+
+    public init(directory: String, login: ServiceLogin) {
+        self.directory = directory
+        self.login = login
+    }
+
+    /// The cached file of image `id`, downloaded from `imageURL` (`http://host:9292`) first
+    /// when missing.
+    public func file(of id: String, from imageURL: String) async throws -> String {
+        guard !id.isEmpty, !id.contains("/"), !id.hasPrefix(".") else { throw CacheError("bad image id \(id)") }
+        let path = directory + "/" + id
+        if FileManager.default.fileExists(atPath: path) { return path }
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let partial = path + ".partial"
+        let client = try ServiceClient(baseURL: imageURL, timeout: .seconds(10))
+        var renewed = false
+        while true {
+            _ = FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o644])
+            guard let output = FileHandle(forWritingAtPath: partial) else {
+                throw CacheError("cannot write \(partial)")
+            }
+            var status = 0
+            do {
+                let token = try await login.grant(renew: renewed).token
+                try await client.exchange(
+                    .GET, "/v2/images/\(id)/file", headers: [("X-Auth-Token", token)], idle: .seconds(60),
+                    head: { code, _ in status = code },
+                    part: { buffer in if status == 200 { try output.write(contentsOf: buffer.readableBytesView) } })
+                try output.synchronize()
+                try output.close()
+            } catch {
+                try? output.close()
+                try? FileManager.default.removeItem(atPath: partial)
+                throw CacheError("downloading image \(id): \(error)")
+            }
+            if status == 401, !renewed {
+                renewed = true
+                continue
+            }
+            guard status == 200 else {
+                try? FileManager.default.removeItem(atPath: partial)
+                throw CacheError("the image service answered \(status) for image \(id)")
+            }
+            guard rename(partial, path) == 0 else { throw CacheError("cannot rename \(partial)") }
+            return path
+        }
+    }
+
+    public struct CacheError: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
