@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Libvirt
 import Logging
+import NimbusAgentKit
 import NimbusComputeAgent
 import NimbusServiceKit
 
@@ -41,11 +42,22 @@ struct ComputeAgentCommand: AsyncParsableCommand {
         // Its own login for the image downloads (the channel's is the runner's).
         let images = ImageCache(
             directory: settings.instancesDirectory + "/_base", login: try ServiceLogin(settings.basics.credentials))
+        // The consoles' tails go to the API beside the channel (`openstack console log show`).
+        let reports = try ChannelClient(
+            apiURL: settings.basics.apiURL, login: try ServiceLogin(settings.basics.credentials))
         let reconciler = ComputeReconciler(
             settings: .init(
                 host: settings.basics.host, virtType: virtType == "kvm" ? .kvm : .qemu,
                 instancesDirectory: settings.instancesDirectory),
-            libvirt: libvirt, images: images, logger: logger)
+            libvirt: libvirt, images: images,
+            report: { kind, id, body in
+                do {
+                    try await reports.report(kind: kind, id: id, body)
+                    return true
+                } catch {
+                    return false
+                }
+            }, logger: logger)
         try await AgentRunner.run(
             basics: settings.basics, reconciler: reconciler, state: "compute-state.json",
             heartbeats: [("compute", hypervisor.configuration)], logger: logger)

@@ -103,6 +103,13 @@ public struct ChannelClient: Sendable {
         return try Self.items(try? JSON.parse(reply.body))
     }
 
+    /// A report on one resource (`PUT /agent/v1/reports/{kind}/{id}`): the API keeps the
+    /// latest.
+    public func report(kind: String, id: String, _ body: JSON) async throws(Failure) {
+        let reply = try await send(api, .PUT, "/agent/v1/reports/\(kind)/\(id)", body: body)
+        try Self.check(reply)
+    }
+
     /// A heartbeat with the statuses of the resources this agent applied.
     public func heartbeat(
         type: String, host: String, startedAt: Date, revision: Int64, statuses: [ResourceStatus],

@@ -40,12 +40,19 @@ public actor ComputeReconciler: Reconciler {
     var statuses: [String: ResourceStatus] = [:]
     /// The instances of this host as last sent, by id.
     var wanted: [String: JSON] = [:]
+    /// Sends a report to the API (the console's tail); nil: none sent.
+    let report: (@Sendable (_ kind: String, _ id: String, _ body: JSON) async -> Bool)?
+    /// The size and change time of each console when last reported.
+    var consoles: [String: String] = [:]
+    /// How much of a console's end is reported.
+    static let consoleTail: UInt64 = 64 << 10
 
     public init(
         settings: Settings, libvirt: Libvirt.Connection, images: ImageCache,
         runner: any ProcessRunning = ProcessRunner(),
-        logger: Logger
+        report: (@Sendable (_ kind: String, _ id: String, _ body: JSON) async -> Bool)? = nil, logger: Logger
     ) {
+        self.report = report
         self.settings = settings
         self.libvirt = libvirt
         self.images = images
@@ -57,6 +64,8 @@ public actor ComputeReconciler: Reconciler {
 
     public func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus] {
         wanted = [:]
+        // After a restart of either side, every console is sent again.
+        consoles = [:]
         for item in items where item.kind == "instance" {
             if let body = item.body, body["host"]?.string == settings.host { wanted[item.id] = body }
         }
@@ -85,8 +94,10 @@ public actor ComputeReconciler: Reconciler {
 
     public func currentStatuses() async -> [ResourceStatus]? { Array(statuses.values) }
 
-    /// Between changes: a guest that powered itself off, or a domain that went away.
+    /// Between changes: a guest that powered itself off, or a domain that went away; the
+    /// consoles that grew.
     public func poll() async {
+        await reportConsoles()
         for (id, body) in wanted {
             let generation = Int(body["generation"]?.int ?? 0)
             guard let previous = statuses[id], previous.state != "ERROR" else { continue }
@@ -95,6 +106,27 @@ public actor ComputeReconciler: Reconciler {
             if now != previous.state {
                 statuses[id] = ResourceStatus(kind: "instance", id: id, state: now, detail: "\(generation)|")
             }
+        }
+    }
+
+    /// Sends the tail of each console that changed since it was last sent.
+    func reportConsoles() async {
+        guard let report else { return }
+        for id in wanted.keys.sorted() {
+            let path = settings.instancesDirectory + "/" + id + "/console.log"
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            let stamp = "\(info.st_size)/\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+            guard consoles[id] != stamp, let file = FileHandle(forReadingAtPath: path) else { continue }
+            let size = UInt64(info.st_size)
+            let start = size > Self.consoleTail ? size - Self.consoleTail : 0
+            try? file.seek(toOffset: start)
+            let data = (try? file.read(upToCount: Int(Self.consoleTail))) ?? Data()
+            try? file.close()
+            var text = String(decoding: data, as: UTF8.self)
+            // A tail cut mid-line starts at the next line.
+            if start > 0, let newline = text.firstIndex(of: "\n") { text = String(text[text.index(after: newline)...]) }
+            if await report("console", id, ["output": .string(text)]) { consoles[id] = stamp }
         }
     }
 

@@ -147,6 +147,15 @@ extension IntegrationTests.IdentityIntegrationTests {
             loggedIn && session.stdout.hasPrefix("vm1\n"),
             "ssh cirros@\(address): \(session.text)\nconsole:\n\(console.stdout)")
 
+        // The console, as the agent last sent it (every 2 s when it grew).
+        var shownConsole = ""
+        #expect(
+            try eventually(15) {
+                shownConsole = try cloud.openstack(["console", "log", "show", "--lines", "40", "vm1"], as: member)
+                    .stdout
+                return shownConsole.contains("login as 'cirros' user")
+            }, "console log show: \(shownConsole)")
+
         // Stop, start (the client has no --wait for them: polled), a hard reboot (waited on).
         func status() throws -> String { field(try cloud.json(["server", "show", "vm1"], as: member), "status") }
         #expect(try cloud.openstack(["server", "stop", "vm1"], as: member).status == 0)
@@ -170,7 +179,8 @@ extension IntegrationTests.IdentityIntegrationTests {
                 )
                 return left.stdout == "0\n0\n"
             }, "the domain and its files are gone")
-        let portsLeft = (try cloud.json(["port", "list", "--server", serverID], as: member) as? [[String: Any]]) ?? []
+        let portsLeft =
+            (try cloud.json(["port", "list", "--device-id", serverID], as: member) as? [[String: Any]]) ?? []
         #expect(portsLeft.isEmpty, "\(portsLeft)")
         #expect(try cloud.openstack(["floating", "ip", "delete", address], as: member).status == 0)
     }

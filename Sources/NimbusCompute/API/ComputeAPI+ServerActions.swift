@@ -4,7 +4,8 @@ import NimbusServiceKit
 
 /// `POST /v2.1/servers/{id}/action`: `os-stop`, `os-start` and `reboot` (SOFT or HARD), each
 /// checked against the server's state as Nova checks it (409 otherwise), then handed to
-/// the host's agent as a new generation of the server.
+/// the host's agent as a new generation of the server; `os-getConsoleOutput`, the console
+/// tail the agent last reported.
 extension ComputeAPI {
     func serverActionRoutes(on router: Hummingbird.Router<ServiceContext>) {
         router.post("/v2.1/servers/:id/action") { request, context in
@@ -15,8 +16,13 @@ extension ComputeAPI {
             guard let action = body.members?.first?.0 else {
                 throw ComputeFault.badRequest("There is no such action: none")
             }
-            guard caller.canWrite else { throw ComputeFault.policy("os_compute_api:servers:\(action)") }
+            // Reading the console is looking; everything else changes the server.
+            guard caller.canWrite || action == "os-getConsoleOutput" else {
+                throw ComputeFault.policy("os_compute_api:servers:\(action)")
+            }
             switch action {
+            case "os-getConsoleOutput":
+                return Response.json(["output": .string(try consoleOutput(id, body[action]))])
             case "os-stop":
                 try change(id, action: "stop", allowed: ["ACTIVE", "ERROR"]) { server in
                     server.power = "stopped"
@@ -45,6 +51,23 @@ extension ComputeAPI {
             }
             return Response(status: .accepted)
         }
+    }
+
+    /// The console's tail its agent last reported (`length` lines of it; all when null or
+    /// -1), as Nova's `os-getConsoleOutput` gives it.
+    func consoleOutput(_ id: String, _ given: JSON?) throws -> String {
+        var length: Int?
+        if let value = given?["length"], !value.isNull {
+            guard let number = value.int ?? value.string.flatMap({ Int64($0) }), number >= -1 else {
+                throw ComputeFault.invalid("length", value, "It must be an integer of at least -1")
+            }
+            length = number == -1 ? nil : Int(number)
+        }
+        let text = reports.get(kind: "console", id: id)?["output"]?.string ?? ""
+        guard let length else { return text }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        return lines.suffix(length).map { $0 + "\n" }.joined()
     }
 
     /// Applies an action to a server the agent holds: refused (409) unless its status is

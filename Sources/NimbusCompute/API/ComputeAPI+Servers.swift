@@ -286,6 +286,7 @@ extension ComputeAPI {
                 transaction.touch(.server, id)
                 return server
             }
+            reports.remove(kind: "console", id: id)
             if let removed, let peers {
                 await unplug(removed.ports, peers: peers)
                 // A port made for it whose answer never came back (the server in ERROR) is

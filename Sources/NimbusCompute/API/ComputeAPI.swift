@@ -19,6 +19,8 @@ public struct ComputeAPI: Sendable {
     /// cannot be made (503).
     let peers: ComputePeers?
     let scheduler: Scheduler
+    /// The agents' reports: each instance's console tail.
+    let reports = AgentReports()
 
     /// The microversions served: the CLI sends 2.96 for servers.
     public static let microversions = MicroversionPolicy(
@@ -42,7 +44,9 @@ public struct ComputeAPI: Sendable {
     }
 
     /// The agents' channel over this service's change log.
-    public var channel: AgentChannel { AgentChannel(log: store.log, registry: agents, validator: validator) }
+    public var channel: AgentChannel {
+        AgentChannel(log: store.log, registry: agents, validator: validator, reports: reports)
+    }
 
     // MARK: Callers
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// The channel between an API and its agents, over HTTP under `/agent/v1` on the API's
 /// own port. Agents log in as their service user (the `admin` role in the services
@@ -18,13 +19,16 @@ public struct AgentChannel: Sendable {
     public let log: ChangeLog
     public let registry: AgentRegistry
     let validator: TokenValidator
+    /// What agents report beyond statuses (an instance's console); nil: no reports taken.
+    public let reports: AgentReports?
     /// The longest a watch waits for a change.
     public var maxWait: Duration = .seconds(30)
 
-    public init(log: ChangeLog, registry: AgentRegistry, validator: TokenValidator) {
+    public init(log: ChangeLog, registry: AgentRegistry, validator: TokenValidator, reports: AgentReports? = nil) {
         self.log = log
         self.registry = registry
         self.validator = validator
+        self.reports = reports
     }
 
     /// The channel's own error body: `{"error": {"code": N, "message": "…"}}`.
@@ -123,6 +127,18 @@ public struct AgentChannel: Sendable {
             }
             return .empty()
         }
+        group.put("reports/:kind/:id") { request, context -> Response in
+            try await authorize(request)
+            guard let reports else { throw Fault(.notFound, "This service takes no reports.") }
+            let kind = try context.parameters.require("kind")
+            let id = try context.parameters.require("id")
+            let bytes = try await request.body.collect(upTo: AgentReports.maxSize)
+            guard let body = try? JSON.parse(bytes.readableBytesView), body.members != nil else {
+                throw Fault(.badRequest, "A report must be a JSON object.")
+            }
+            reports.put(kind: kind, id: id, body)
+            return .empty()
+        }
         group.get("agents") { request, _ -> Response in
             try await authorize(request)
             let agents = try registry.agents().map { agent -> JSON in
@@ -136,4 +152,27 @@ public struct AgentChannel: Sendable {
             return .json(["agents": .array(agents)])
         }
     }
+}
+
+/// The latest report of each resource, in memory (an agent sends it again after a
+/// restart of the API): what is too large or changes too often for a status, such as the
+/// tail of an instance's console.
+public final class AgentReports: Sendable {
+    /// The largest report taken.
+    public static let maxSize = 1 << 20
+    static let limit = 10_000
+    let entries = Mutex<[String: JSON]>([:])
+
+    public init() {}
+
+    public func put(kind: String, id: String, _ body: JSON) {
+        entries.withLock { entries in
+            if entries.count >= Self.limit, entries["\(kind)/\(id)"] == nil { entries.removeAll() }
+            entries["\(kind)/\(id)"] = body
+        }
+    }
+
+    public func get(kind: String, id: String) -> JSON? { entries.withLock { $0["\(kind)/\(id)"] } }
+
+    public func remove(kind: String, id: String) { _ = entries.withLock { $0.removeValue(forKey: "\(kind)/\(id)") } }
 }
