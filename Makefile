@@ -122,7 +122,7 @@ bench-tools: deps
 	@[ -x .venv-swift/bin/swift-proxy-server ] || { python3 -m venv .venv-swift && .venv-swift/bin/pip install -q $(SWIFT_PYPI); }
 	@command -v memcached >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq memcached bc >/dev/null
 
-bench: release server bench-tools
+bench: release server bench-tools clients $(GUEST_IMAGE)
 	bench/validate-plan.sh
 	bench/sandbox-up.sh
 	bench/deploy.sh
@@ -130,6 +130,7 @@ bench: release server bench-tools
 	bench/identity.sh
 	bench/object.sh
 	bench/network.sh
+	bench/compute.sh
 
 clean:
 	rm -rf .build

@@ -62,6 +62,8 @@ public struct ServerPort: Codable, Sendable, Equatable {
 /// A fixed address of a port and its subnet's shape, for the config drive.
 public struct ServerAddress: Codable, Sendable, Equatable {
     public var address: String
+    /// The subnet it is on (nil in rows kept before it was recorded).
+    public var subnetID: String?
     public var version: Int
     public var prefixLength: Int
     public var gateway: String?

@@ -395,3 +395,53 @@ struct ServerRequestTests {
         #expect(scheduler.place(Self.flavor("one", ram: 1), on: [hosts[0]], servers: [placed]) == nil)
     }
 }
+
+extension ServerRequestTests {
+    @Test("A server's metadata: replaced, merged, one item set, read and deleted, Nova's refusals")
+    func metadata() async throws {
+        let cloud = try await ComputeCloud()
+        let flavor = Self.flavor("7", ram: 96)
+        let project = try await cloud.identity.projectID("demo")
+        let server = Server(
+            id: "s1", name: "vm1", projectID: project, userID: "u", flavor: flavor, imageID: "i", imageName: "",
+            keyName: nil, publicKey: nil, securityGroups: [], metadata: ["a": "1"], userData: nil, accessIPv4: "",
+            accessIPv6: "", diskConfig: "MANUAL", host: "", ports: [], power: "running", reboots: 0, rebootType: "SOFT",
+            generation: 1, task: nil, fault: "No valid host was found.", serial: 1, launchIndex: 0,
+            reservationID: "r", createdAt: 0, updatedAt: 0)
+        try cloud.api.store.write { transaction in
+            transaction.state.servers["s1"] = server
+            transaction.touch(kind: "server", id: "s1")
+        }
+        let merged = try await cloud.send(
+            .post, "/v2.1/servers/s1/metadata", token: cloud.demo, json: ["metadata": ["b": "2"]])
+        #expect(merged.json?["metadata"] == ["a": "1", "b": "2"], "\(merged.text)")
+        let replaced = try await cloud.send(
+            .put, "/v2.1/servers/s1/metadata", token: cloud.demo, json: ["metadata": ["c": "3"]])
+        #expect(replaced.json?["metadata"] == ["c": "3"], "\(replaced.text)")
+        let one = try await cloud.send(
+            .put, "/v2.1/servers/s1/metadata/d", token: cloud.demo, json: ["meta": ["d": "4"]])
+        #expect(one.json?["meta"] == ["d": "4"], "\(one.text)")
+        let mismatch = try await cloud.send(
+            .put, "/v2.1/servers/s1/metadata/d", token: cloud.demo, json: ["meta": ["e": "5"]])
+        #expect(mismatch.json?["badRequest"]?["message"]?.string == "Request body and URI mismatch")
+        #expect(
+            try await cloud.send(.get, "/v2.1/servers/s1/metadata/d", token: cloud.demo).json?["meta"] == ["d": "4"])
+        #expect(try await cloud.send(.delete, "/v2.1/servers/s1/metadata/d", token: cloud.demo).status == .noContent)
+        let gone = try await cloud.send(.get, "/v2.1/servers/s1/metadata/d", token: cloud.demo)
+        #expect(gone.json?["itemNotFound"]?["message"]?.string == "Metadata item was not found")
+        let shown = try await cloud.send(.get, "/v2.1/servers/s1", token: cloud.demo, version: "2.96")
+        #expect(shown.json?["server"]?["metadata"] == ["c": "3"], "\(shown.text)")
+        #expect(shown.json?["server"]?["status"]?.string == "ERROR")
+        #expect(shown.json?["server"]?["fault"]?["message"]?.string == "No valid host was found.")
+        let interfaces = try await cloud.send(.get, "/v2.1/servers/s1/os-interface", token: cloud.demo)
+        #expect(interfaces.json?["interfaceAttachments"] == [], "\(interfaces.text)")
+        // Actions on a server without a host are refused; the console is empty.
+        let stop = try await cloud.send(.post, "/v2.1/servers/s1/action", token: cloud.demo, json: ["os-stop": nil])
+        #expect(stop.status == .conflict, "\(stop.text)")
+        let console = try await cloud.send(
+            .post, "/v2.1/servers/s1/action", token: cloud.demo, json: ["os-getConsoleOutput": ["length": 5]])
+        #expect(console.json?["output"]?.string == "", "\(console.text)")
+        #expect(try await cloud.send(.delete, "/v2.1/servers/s1", token: cloud.demo).status == .noContent)
+        #expect(try await cloud.send(.get, "/v2.1/servers/s1", token: cloud.demo).status == .notFound)
+    }
+}

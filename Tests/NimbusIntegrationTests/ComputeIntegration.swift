@@ -147,6 +147,16 @@ extension IntegrationTests.IdentityIntegrationTests {
             loggedIn && session.stdout.hasPrefix("vm1\n"),
             "ssh cirros@\(address): \(session.text)\nconsole:\n\(console.stdout)")
 
+        // Properties (the server's metadata), set and unset.
+        #expect(try cloud.openstack(["server", "set", "--property", "role=web", "vm1"], as: member).status == 0)
+        let properties = try cloud.json(["server", "show", "vm1", "-c", "properties"], as: member) as? [String: Any]
+        let shownProperties = "\(properties?["properties"] ?? "")"
+        #expect(shownProperties.contains("role") && shownProperties.contains("web"), "\(properties ?? [:])")
+        #expect(try cloud.openstack(["server", "unset", "--property", "role", "vm1"], as: member).status == 0)
+        let unset = try cloud.json(["server", "show", "vm1", "-c", "properties"], as: member) as? [String: Any]
+        let leftProperties = "\(unset?["properties"] ?? "")"
+        #expect(!leftProperties.contains("role"), "\(unset ?? [:])")
+
         // The console, as the agent last sent it (every 2 s when it grew).
         var shownConsole = ""
         #expect(

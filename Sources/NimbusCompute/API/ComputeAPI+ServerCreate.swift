@@ -94,18 +94,7 @@ extension ComputeAPI {
             if !groups.contains(name) { groups.append(name) }
         }
         var metadata: [String: String] = [:]
-        if let given = given["metadata"], !given.isNull {
-            guard let members = given.members else {
-                throw ComputeFault.invalid("metadata", given, "metadata must be an object")
-            }
-            for (key, value) in members {
-                guard !key.isEmpty, key.count <= 255, let text = value.string, text.count <= 255 else {
-                    throw ComputeFault.invalid(
-                        "metadata", given, "Metadata keys and values must be strings of at most 255 characters")
-                }
-                metadata[key] = text
-            }
-        }
+        if let given = given["metadata"], !given.isNull { metadata = try Self.metadataItems(given) }
         let limits = quotas(state, caller.projectID ?? "")
         if let limit = limits["metadata_items"], limit >= 0, metadata.count > limit {
             throw ComputeFault(
@@ -290,7 +279,7 @@ extension ComputeAPI {
                     let cidr = subnet?["cidr"]?.string ?? ""
                     addresses.append(
                         ServerAddress(
-                            address: address, version: address.contains(":") ? 6 : 4,
+                            address: address, subnetID: subnetID, version: address.contains(":") ? 6 : 4,
                             prefixLength: Int(cidr.split(separator: "/").last ?? "")
                                 ?? (address.contains(":") ? 64 : 24),
                             gateway: subnet?["gateway_ip"]?.string, dhcp: subnet?["enable_dhcp"]?.bool ?? true,

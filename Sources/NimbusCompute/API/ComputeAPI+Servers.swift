@@ -258,16 +258,10 @@ extension ComputeAPI {
                     throw ComputeFault.invalid("name", name, "'name' must be a string of 1 to 255 characters")
                 }
             }
-            let now = clock()
-            let server = try store.write { transaction -> Server in
-                guard var server = transaction.state.servers[id] else { throw Self.serverNotFound(id) }
+            let server = try updateServer(id) { server in
                 if let name = given["name"]?.string { server.name = name }
                 if let address = given["accessIPv4"]?.string { server.accessIPv4 = address }
                 if let address = given["accessIPv6"]?.string { server.accessIPv6 = address }
-                server.updatedAt = now
-                transaction.state.servers[id] = server
-                transaction.touch(.server, id)
-                return server
             }
             let floating = await floatingAddresses([server])
             return Response.json([

@@ -127,6 +127,7 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.hostRoutes(on: router)
     api.serverRoutes(on: router)
     api.serverActionRoutes(on: router)
+    api.serverDetailRoutes(on: router)
     api.channel.addRoutes(to: router)
     return router
 }
