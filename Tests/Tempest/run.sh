@@ -24,6 +24,15 @@ if public_network=$("$openstack" network list --external -f value -c ID 2>/dev/n
   neutron=true
   extensions=$("$openstack" extension list --network -f value -c Alias | paste -sd, -)
 fi
+# The compute service, when asked for (TEMPEST_COMPUTE=1) and the cloud has the guest
+# image `nimbus-guest` and the flavor `m1.guest` (the all-in-one walk-through makes them);
+# Tempest's projects then get their own networks and routers.
+nova=false image_ref= flavor_ref= isolated=false
+if [ "${TEMPEST_COMPUTE:-}" = 1 ] &&
+  image_ref=$("$openstack" image show nimbus-guest -f value -c id 2>/dev/null) &&
+  flavor_ref=$("$openstack" flavor show m1.guest -f value -c id 2>/dev/null); then
+  nova=true isolated=true
+fi
 image=$workspace/etc/tiny.img
 [ -f "$image" ] || head -c 1048576 /dev/urandom > "$image"
 cat > "$workspace/etc/tempest.conf" <<CONF
@@ -35,7 +44,7 @@ admin_password = $OS_PASSWORD
 admin_project_name = $OS_PROJECT_NAME
 admin_domain_name = Default
 use_dynamic_credentials = true
-create_isolated_networks = false
+create_isolated_networks = $isolated
 [identity]
 uri_v3 = $OS_AUTH_URL
 auth_version = v3
@@ -50,7 +59,7 @@ security_compliance = false
 keystone = true
 glance = true
 swift = true
-nova = false
+nova = $nova
 neutron = $neutron
 cinder = false
 horizon = false
@@ -70,6 +79,33 @@ discoverability = true
 discoverable_apis = slo,account_quotas,container_quotas
 container_sync = false
 object_versioning = false
+[compute]
+image_ref = $image_ref
+image_ref_alt = $image_ref
+flavor_ref = $flavor_ref
+flavor_ref_alt = $flavor_ref
+min_compute_nodes = 1
+build_timeout = 180
+[compute-feature-enabled]
+console_output = true
+config_drive = true
+metadata_service = false
+resize = false
+cold_migration = false
+live_migration = false
+vnc_console = false
+spice_console = false
+serial_console = false
+rescue = false
+suspend = false
+pause = false
+shelve = false
+snapshot = false
+interface_attach = false
+change_password = false
+personality = false
+attach_encrypted_volume = false
+block_migration_for_live_migration = false
 [network]
 public_network_id = $public_network
 project_network_cidr = 10.100.0.0/16

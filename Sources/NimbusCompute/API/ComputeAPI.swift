@@ -128,6 +128,7 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.serverRoutes(on: router)
     api.serverActionRoutes(on: router)
     api.serverDetailRoutes(on: router)
+    api.securityGroupRoutes(on: router)
     api.channel.addRoutes(to: router)
     return router
 }
