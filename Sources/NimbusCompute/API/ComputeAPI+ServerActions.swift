@@ -46,6 +46,11 @@ extension ComputeAPI {
                     server.rebootType = type
                     server.task = type == "SOFT" ? "reboot_started" : "reboot_started_hard"
                 }
+            case "addFixedIp", "removeFixedIp":
+                guard Self.version(context) <= Microversion(2, 43) else {
+                    throw ComputeFault.badRequest("There is no such action: \(action)")
+                }
+                try await changeFixedIP(id, adding: action == "addFixedIp", body[action] ?? .null)
             default:
                 throw ComputeFault.badRequest("There is no such action: \(action)")
             }
@@ -68,6 +73,46 @@ extension ComputeAPI {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last == "" { lines.removeLast() }
         return lines.suffix(length).map { $0 + "\n" }.joined()
+    }
+
+    /// `addFixedIp` (`networkId`: one more address on the server's port on that network)
+    /// and `removeFixedIp` (`address`), through the network service; to 2.43, as in Nova.
+    func changeFixedIP(_ id: String, adding: Bool, _ given: JSON) async throws {
+        guard let peers else { throw ComputeFault(.serviceUnavailable, "The compute service has no network service.") }
+        guard let server = store.snapshot.servers[id] else { throw Self.serverNotFound(id) }
+        let port: ServerPort
+        var fixed: [JSON]
+        if adding {
+            guard let network = given["networkId"]?.string else {
+                throw ComputeFault.invalid("networkId", given["networkId"], "'networkId' is a required property")
+            }
+            guard let found = server.ports.first(where: { $0.networkID == network }) else {
+                throw ComputeFault.badRequest("Network \(network) could not be found.")
+            }
+            port = found
+            fixed = port.addresses.map { ["subnet_id": .optional($0.subnetID), "ip_address": .string($0.address)] }
+            let subnet = port.addresses.first?.subnetID
+            fixed.append(subnet.map { ["subnet_id": .string($0)] } ?? [:])
+        } else {
+            guard let address = given["address"]?.string else {
+                throw ComputeFault.invalid("address", given["address"], "'address' is a required property")
+            }
+            guard let found = server.ports.first(where: { $0.addresses.contains { $0.address == address } }) else {
+                throw ComputeFault.badRequest("Unable to find address \(address)")
+            }
+            port = found
+            fixed = port.addresses.filter { $0.address != address }.map {
+                ["subnet_id": .optional($0.subnetID), "ip_address": .string($0.address)]
+            }
+        }
+        let answer = try await peers.send(
+            .network, .PUT, "/v2.0/ports/\(port.id)", body: ["port": ["fixed_ips": .array(fixed)]])
+        try Self.check(answer)
+        let addresses = try await self.addresses(of: answer.body["port"] ?? .null, peers: peers)
+        try updateServer(id) { server in
+            guard let index = server.ports.firstIndex(where: { $0.id == port.id }) else { return }
+            server.ports[index].addresses = addresses
+        }
     }
 
     /// Applies an action to a server the agent holds: refused (409) unless its status is

@@ -270,21 +270,7 @@ extension ComputeAPI {
                         "The network service refused a port on network \(networkID): \(ComputePeers.message(answer.body))"
                     )
                 }
-                var addresses: [ServerAddress] = []
-                for fixed in port["fixed_ips"]?.array ?? [] {
-                    guard let address = fixed["ip_address"]?.string, let subnetID = fixed["subnet_id"]?.string else {
-                        continue
-                    }
-                    let subnet = try await peers.send(.network, .GET, "/v2.0/subnets/\(subnetID)").body["subnet"]
-                    let cidr = subnet?["cidr"]?.string ?? ""
-                    addresses.append(
-                        ServerAddress(
-                            address: address, subnetID: subnetID, version: address.contains(":") ? 6 : 4,
-                            prefixLength: Int(cidr.split(separator: "/").last ?? "")
-                                ?? (address.contains(":") ? 64 : 24),
-                            gateway: subnet?["gateway_ip"]?.string, dhcp: subnet?["enable_dhcp"]?.bool ?? true,
-                            nameservers: (subnet?["dns_nameservers"]?.array ?? []).compactMap(\.string)))
-                }
+                let addresses = try await self.addresses(of: port, peers: peers)
                 made.append(
                     ServerPort(
                         id: port["id"]?.string ?? "", networkID: networkID, networkName: network["name"]?.string ?? "",
@@ -296,6 +282,25 @@ extension ComputeAPI {
             throw error
         }
         return made
+    }
+
+    /// A port's fixed addresses with their subnets' shapes (for the config drive).
+    func addresses(of port: JSON, peers: ComputePeers) async throws -> [ServerAddress] {
+        var addresses: [ServerAddress] = []
+        for fixed in port["fixed_ips"]?.array ?? [] {
+            guard let address = fixed["ip_address"]?.string, let subnetID = fixed["subnet_id"]?.string else {
+                continue
+            }
+            let subnet = try await peers.send(.network, .GET, "/v2.0/subnets/\(subnetID)").body["subnet"]
+            let cidr = subnet?["cidr"]?.string ?? ""
+            addresses.append(
+                ServerAddress(
+                    address: address, subnetID: subnetID, version: address.contains(":") ? 6 : 4,
+                    prefixLength: Int(cidr.split(separator: "/").last ?? "") ?? (address.contains(":") ? 64 : 24),
+                    gateway: subnet?["gateway_ip"]?.string, dhcp: subnet?["enable_dhcp"]?.bool ?? true,
+                    nameservers: (subnet?["dns_nameservers"]?.array ?? []).compactMap(\.string)))
+        }
+        return addresses
     }
 
     /// Deletes the ports compute made and hands back the others unbound.
