@@ -172,7 +172,7 @@ extension IntegrationTests {
         }
 
         @Test(
-            "Tempest 47: the image, object storage and network smoke tests pass; the full image.v2, object_storage and network counts",
+            "Tempest 47: the image, object storage, network and compute smoke tests pass; the full image.v2, object_storage and network counts",
             whenInstalled("TEMPEST", "OPENSTACK"), .timeLimit(.minutes(25)))
         func tempestImageObjectStorageAndNetwork() throws {
             _ = try requireTool("TEMPEST")

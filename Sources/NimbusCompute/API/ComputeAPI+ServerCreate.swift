@@ -122,8 +122,26 @@ extension ComputeAPI {
         return ServerRequest(
             name: name, flavor: flavor, imageID: imageID, keyName: keyName, networks: networks,
             securityGroups: groups.isEmpty ? ["default"] : groups, metadata: metadata, userData: userData,
-            accessIPv4: given["accessIPv4"]?.string ?? "", accessIPv6: given["accessIPv6"]?.string ?? "",
+            accessIPv4: try Self.accessIP(given["accessIPv4"], family: AF_INET, field: "accessIPv4"),
+            accessIPv6: try Self.accessIP(given["accessIPv6"], family: AF_INET6, field: "accessIPv6"),
             diskConfig: diskConfig, count: maximum)
+    }
+
+    /// An access address in its canonical form (`::babe:dc0c:1602`, as Nova stores it
+    /// through netaddr); empty when none is given.
+    static func accessIP(_ given: JSON?, family: Int32, field: String) throws -> String {
+        guard let given, !given.isNull else { return "" }
+        guard let text = given.string else { throw ComputeFault.invalid(field, given, "It must be a string") }
+        if text.isEmpty { return "" }
+        var buffer = [UInt8](repeating: 0, count: 16)
+        var output = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_pton(family, text, &buffer) == 1,
+            inet_ntop(family, buffer, &output, socklen_t(output.count)) != nil
+        else {
+            throw ComputeFault.invalid(
+                field, given, "'\(text)' is not a valid IPv\(family == AF_INET ? 4 : 6) address")
+        }
+        return String(decoding: output.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Nova's 403 when the project's instances, cores or RAM would pass its limits.

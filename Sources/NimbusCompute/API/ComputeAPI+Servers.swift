@@ -260,8 +260,12 @@ extension ComputeAPI {
             }
             let server = try updateServer(id) { server in
                 if let name = given["name"]?.string { server.name = name }
-                if let address = given["accessIPv4"]?.string { server.accessIPv4 = address }
-                if let address = given["accessIPv6"]?.string { server.accessIPv6 = address }
+                if given["accessIPv4"] != nil {
+                    server.accessIPv4 = try Self.accessIP(given["accessIPv4"], family: AF_INET, field: "accessIPv4")
+                }
+                if given["accessIPv6"] != nil {
+                    server.accessIPv6 = try Self.accessIP(given["accessIPv6"], family: AF_INET6, field: "accessIPv6")
+                }
             }
             let floating = await floatingAddresses([server])
             return Response.json([

@@ -103,6 +103,7 @@ public struct ComputeAPI: Sendable {
 /// under `/v2.1` (microversions negotiated there), and Nova's fault bodies.
 public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceContext> {
     let router = Hummingbird.Router(context: ServiceContext.self)
+    router.add(middleware: ComputeRequestID())
     router.add(middleware: FaultMiddleware { status, message in ComputeFault(status, message).response })
     router.add(
         middleware: MicroversionMiddleware(policy: ComputeAPI.microversions, pathPrefix: "/v2.1") { failure in
@@ -118,6 +119,8 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     router.get("/") { request, _ in Response.json(APIVersion.list([v20, v21], origin: request.origin)) }
     // `/v2.1/` too: the router takes a trailing slash as the same path.
     router.get("/v2.1") { request, _ in Response.json(["version": v21.document(origin: request.origin)]) }
+    // The v2.0 document where the version list points to it (Tempest follows the link).
+    router.get("/v2") { request, _ in Response.json(["version": v20.document(origin: request.origin)]) }
     router.get("/healthz") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: .init(string: "OK")))
     }
@@ -131,4 +134,20 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.securityGroupRoutes(on: router)
     api.channel.addRoutes(to: router)
     return router
+}
+
+/// Every answer carries a request id, as Nova's (`x-openstack-request-id` and
+/// `x-compute-request-id`, `req-<uuid>`); Tempest reads it off a server create.
+struct ComputeRequestID: RouterMiddleware {
+    typealias Context = ServiceContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        var response = try await next(request, context)
+        let id = "req-" + UUID().uuidString.lowercased()
+        response.headers[.xOpenStackRequestID] = id
+        response.headers[.xComputeRequestID] = id
+        return response
+    }
 }

@@ -6,6 +6,7 @@ extension HTTPField.Name {
     public static let xAuthToken = known("X-Auth-Token")
     public static let xSubjectToken = known("X-Subject-Token")
     public static let xOpenStackRequestID = known("X-Openstack-Request-Id")
+    public static let xComputeRequestID = known("X-Compute-Request-Id")
     public static let openStackAPIVersion = known("OpenStack-API-Version")
     public static let xOpenStackNovaAPIVersion = known("X-OpenStack-Nova-API-Version")
     public static let xTransID = known("X-Trans-Id")
