@@ -119,9 +119,7 @@ extension ComputeAPI {
     /// one of `allowed` and no other change is under way.
     func change(_ id: String, action: String, allowed: Set<String>, _ body: (inout Server) -> Void) throws {
         let reports = reports(id)
-        let now = clock()
-        try store.write { transaction in
-            guard var server = transaction.state.servers[id] else { throw Self.serverNotFound(id) }
+        try updateServer(id) { server in
             let shown = Self.display(server, reports[id])
             guard server.fault == nil, !server.host.isEmpty else {
                 throw ComputeFault.conflict(
@@ -136,9 +134,6 @@ extension ComputeAPI {
             }
             body(&server)
             server.generation += 1
-            server.updatedAt = now
-            transaction.state.servers[id] = server
-            transaction.touch(.server, id)
         }
     }
 }

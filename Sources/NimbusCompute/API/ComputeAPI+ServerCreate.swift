@@ -31,9 +31,7 @@ extension ComputeAPI {
     func parseServer(_ given: JSON, _ state: ComputeState, _ caller: Caller, _ version: Microversion) throws
         -> ServerRequest
     {
-        guard let name = given["name"]?.string, !name.isEmpty, name.count <= 255 else {
-            throw ComputeFault.invalid("name", given["name"], "'name' must be a string of 1 to 255 characters")
-        }
+        let name = try Self.serverName(given["name"])
         // flavorRef: an id or a link ending in one.
         let flavorRef = given["flavorRef"].flatMap { $0.string ?? $0.int.map(String.init) } ?? ""
         guard !flavorRef.isEmpty else {
@@ -95,11 +93,7 @@ extension ComputeAPI {
         }
         var metadata: [String: String] = [:]
         if let given = given["metadata"], !given.isNull { metadata = try Self.metadataItems(given) }
-        let limits = quotas(state, caller.projectID ?? "")
-        if let limit = limits["metadata_items"], limit >= 0, metadata.count > limit {
-            throw ComputeFault(
-                .forbidden, "Quota exceeded for metadata_items: too many metadata items (\(limit) allowed).")
-        }
+        try checkMetadataQuota(metadata.count, state, project: caller.projectID ?? "")
         var userData: String?
         if let data = given["user_data"], !data.isNull {
             guard let text = data.string, text.count <= 65535, Data(base64Encoded: text) != nil else {

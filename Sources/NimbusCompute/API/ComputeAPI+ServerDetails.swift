@@ -39,7 +39,7 @@ extension ComputeAPI {
             let items = try Self.metadataItems(given)
             try updateServer(id) { server in
                 server.metadata.merge(items) { $1 }
-                try checkMetadataQuota(server)
+                try checkMetadataQuota(server.metadata.count, store.snapshot, project: server.projectID)
             }
             return Response.json(["meta": Self.metadata(items)])
         }
@@ -97,9 +97,10 @@ extension ComputeAPI {
         return items
     }
 
-    func checkMetadataQuota(_ server: Server) throws {
-        let limit = quotas(store.snapshot, server.projectID)["metadata_items"] ?? -1
-        if limit >= 0, server.metadata.count > limit {
+    /// Nova's 403 when a server would hold more metadata items than its project may.
+    func checkMetadataQuota(_ count: Int, _ state: ComputeState, project: String) throws {
+        let limit = quotas(state, project)["metadata_items"] ?? -1
+        if limit >= 0, count > limit {
             throw ComputeFault(
                 .forbidden, "Quota exceeded for metadata_items: too many metadata items (\(limit) allowed).")
         }
@@ -115,7 +116,7 @@ extension ComputeAPI {
         let items = try Self.metadataItems(try member(try await body(request, context: context), "metadata"))
         let server = try updateServer(id) { server in
             server.metadata = replacing ? items : server.metadata.merging(items) { $1 }
-            try checkMetadataQuota(server)
+            try checkMetadataQuota(server.metadata.count, store.snapshot, project: server.projectID)
         }
         return Response.json(["metadata": Self.metadata(server.metadata)])
     }

@@ -240,12 +240,7 @@ extension ComputeAPI {
         router.get("/v2.1/servers/:id") { request, context in
             let caller = try await caller(request)
             let server = try visibleServer(try context.parameters.require("id"), caller)
-            let floating = await floatingAddresses([server])
-            return Response.json([
-                "server": render(
-                    server, reports(server.id)[server.id], floating: floating, caller: caller, origin: request.origin,
-                    version: Self.version(context))
-            ])
+            return await shown(server, caller, request, context)
         }
         router.put("/v2.1/servers/:id") { request, context in
             let caller = try await caller(request)
@@ -253,13 +248,9 @@ extension ComputeAPI {
             _ = try visibleServer(id, caller)
             guard caller.canWrite else { throw ComputeFault.policy("os_compute_api:servers:update") }
             let given = try member(try await body(request, context: context), "server")
-            if let name = given["name"] {
-                guard let text = name.string, !text.isEmpty, text.count <= 255 else {
-                    throw ComputeFault.invalid("name", name, "'name' must be a string of 1 to 255 characters")
-                }
-            }
+            let name = try given["name"].map { try Self.serverName($0) }
             let server = try updateServer(id) { server in
-                if let name = given["name"]?.string { server.name = name }
+                if let name { server.name = name }
                 if given["accessIPv4"] != nil {
                     server.accessIPv4 = try Self.accessIP(given["accessIPv4"], family: AF_INET, field: "accessIPv4")
                 }
@@ -267,12 +258,7 @@ extension ComputeAPI {
                     server.accessIPv6 = try Self.accessIP(given["accessIPv6"], family: AF_INET6, field: "accessIPv6")
                 }
             }
-            let floating = await floatingAddresses([server])
-            return Response.json([
-                "server": render(
-                    server, reports(id)[id], floating: floating, caller: caller, origin: request.origin,
-                    version: Self.version(context))
-            ])
+            return await shown(server, caller, request, context)
         }
         router.delete("/v2.1/servers/:id") { request, context in
             let caller = try await caller(request)
@@ -315,6 +301,24 @@ extension ComputeAPI {
             }
             return Response.json(.object([(network, entries)]))
         }
+    }
+
+    /// The answer showing one server (`GET` and `PUT /servers/{id}`).
+    func shown(_ server: Server, _ caller: Caller, _ request: Request, _ context: ServiceContext) async -> Response {
+        let floating = await floatingAddresses([server])
+        return Response.json([
+            "server": render(
+                server, reports(server.id)[server.id], floating: floating, caller: caller, origin: request.origin,
+                version: Self.version(context))
+        ])
+    }
+
+    /// A server's name as Nova's schema takes it: a string of 1 to 255 characters.
+    static func serverName(_ value: JSON?) throws -> String {
+        guard let text = value?.string, !text.isEmpty, text.count <= 255 else {
+            throw ComputeFault.invalid("name", value, "'name' must be a string of 1 to 255 characters")
+        }
+        return text
     }
 
     /// `GET /servers[/detail]`: the caller's project's servers (an admin's with
