@@ -166,16 +166,28 @@ let package = Package(
         .target(
             name: "NimbusNetworkAgent",
             dependencies: [
-                "NimbusAgentKit", "NimbusServiceKit", "NimbusSystem",
+                "NimbusAgentKit", "NimbusGuestData", "NimbusServiceKit", "NimbusSystem",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        // What a guest is told about itself (the config drive's and the metadata service's
+        // documents) and how the metadata proxy vouches for the instance asking.
+        .target(
+            name: "NimbusGuestData",
+            dependencies: ["NimbusServiceKit", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The compute service (Nova v2.1): flavors, key pairs, servers, and the scheduler.
         .target(
             name: "NimbusCompute",
             dependencies: [
-                "NimbusServiceKit", "NimbusSystem", .product(name: "Hummingbird", package: "hummingbird"),
+                "NimbusGuestData", "NimbusServiceKit", "NimbusSystem",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
@@ -184,7 +196,7 @@ let package = Package(
         .target(
             name: "NimbusComputeAgent",
             dependencies: [
-                "Libvirt", "NimbusAgentKit", "NimbusServiceKit", "NimbusSystem",
+                "Libvirt", "NimbusAgentKit", "NimbusGuestData", "NimbusServiceKit", "NimbusSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -212,6 +224,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -296,7 +309,7 @@ let package = Package(
         .testTarget(
             name: "NimbusComputeTests",
             dependencies: [
-                "NimbusCompute", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
+                "NimbusCompute", "NimbusGuestData", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
@@ -304,7 +317,7 @@ let package = Package(
         .testTarget(
             name: "NimbusComputeAgentTests",
             dependencies: [
-                "NimbusComputeAgent", "Libvirt", "NimbusServiceKit", "NimbusSystem",
+                "NimbusComputeAgent", "NimbusGuestData", "Libvirt", "NimbusServiceKit", "NimbusSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -12,6 +12,8 @@ struct NetworkAgentSettings: Sendable {
     var bridgeMappings: [String: String]
     var servesAllNetworks: Bool
     var securityGroups: Bool
+    /// The compute service's metadata API and the secret the proxies sign with; nil: none.
+    var metadata: MetadataProxyConfig?
 
     static func load(path: String) throws -> NetworkAgentSettings {
         try NetworkAgentSettings(try ServiceConfig.load(path: path))
@@ -36,13 +38,24 @@ struct NetworkAgentSettings: Sendable {
         bridgeMappings = parsed
         servesAllNetworks = try config.bool("l2", "serves_all_networks", default: false)
         securityGroups = try config.bool("l2", "security_groups", default: true)
+        let metadataURL = config.string("metadata", "url", default: "")
+        let secret = config.string("metadata", "shared_secret", default: "")
+        if !metadataURL.isEmpty && !secret.isEmpty {
+            guard metadataURL.hasPrefix("http://") else {
+                throw .invalid(
+                    section: "metadata", key: "url", value: metadataURL, expected: "the metadata API's http:// URL")
+            }
+            metadata = MetadataProxyConfig(url: metadataURL, secret: secret)
+        }
     }
 
     var dhcp: DHCPConfig {
         DHCPConfig(host: host, stateDirectory: stateDirectory + "/dhcp", bridgeMappings: bridgeMappings)
     }
 
-    var l3: L3Config { L3Config(host: host, stateDirectory: stateDirectory + "/l3", bridgeMappings: bridgeMappings) }
+    var l3: L3Config {
+        L3Config(host: host, stateDirectory: stateDirectory + "/l3", bridgeMappings: bridgeMappings, metadata: metadata)
+    }
 
     var l2: L2Config {
         L2Config(

@@ -20,6 +20,13 @@ public struct ComputeServiceConfig: Sendable {
     /// Nova's allocation ratios: how far a host's vCPUs and memory are shared out.
     public var cpuAllocationRatio: Double
     public var ramAllocationRatio: Double
+    /// Where the metadata API listens; empty secret: it is not served.
+    public var metadataHost: String
+    public var metadataPort: Int
+    /// What the routers' proxies sign instance ids with (CONFIG_NEUTRON_METADATA_PW).
+    public var metadataSecret: String
+    /// Every server gets a config drive (Nova's `force_config_drive`).
+    public var forceConfigDrive: Bool
 
     /// Reads and checks the file at `path`.
     public static func load(path: String) throws(ServiceConfig.Failure) -> ComputeServiceConfig {
@@ -44,6 +51,11 @@ public struct ComputeServiceConfig: Sendable {
         imageURL = config.string("image", "url", default: "")
         cpuAllocationRatio = Double(config.string("scheduler", "cpu_allocation_ratio", default: "16")) ?? -1
         ramAllocationRatio = Double(config.string("scheduler", "ram_allocation_ratio", default: "1.5")) ?? -1
+        let metadata = try config.endpoint("metadata", "bind", default: "0.0.0.0:8775")
+        metadataHost = metadata.host
+        metadataPort = metadata.port
+        metadataSecret = config.string("metadata", "shared_secret", default: "")
+        forceConfigDrive = try config.bool("metadata", "force_config_drive", default: false)
         for (key, value) in [
             ("cpu_allocation_ratio", cpuAllocationRatio), ("ram_allocation_ratio", ramAllocationRatio),
         ]
@@ -72,7 +84,7 @@ public struct ComputeServiceConfig: Sendable {
             store: try ComputeStore(
                 path: stateDirectory + "/compute.sqlite", publish: ComputeState.publisher(imageURL: imageURL)),
             validator: try TokenValidator(identityURL: identityURL), identityURI: origin, keyPairQuota: keyPairQuota,
-            peers: peers,
+            peers: peers, forceConfigDrive: forceConfigDrive,
             scheduler: Scheduler(cpuAllocationRatio: cpuAllocationRatio, ramAllocationRatio: ramAllocationRatio))
     }
 }

@@ -45,6 +45,11 @@ public struct Server: Codable, Sendable, Equatable {
     public var reservationID: String
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// Whether it has a config drive (nil: made before the choice was kept, with one).
+    public var configDrive: Bool? = nil
+    /// What the guest posted to the metadata service's `password` (encrypted with its
+    /// key pair; Nova's `os-server-password`).
+    public var password: String? = nil
 }
 
 /// A port the server is plugged into, as the network service made or handed it over.
@@ -101,7 +106,8 @@ extension Server {
             ("disk_gb", .int(Int64(flavor.diskGiB))), ("image_id", .string(imageID)),
             ("image_url", .string(imageURL)), ("launch_index", .int(Int64(launchIndex))),
             ("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-            ("user_data", .optional(userData)),
+            ("user_data", .optional(userData)), ("config_drive", .bool(configDrive ?? true)),
+            ("availability_zone", "nova"),
         ]
         if let keyName, let publicKey {
             fields.append(("keys", [["name": .string(keyName), "type": "ssh", "public_key": .string(publicKey)]]))

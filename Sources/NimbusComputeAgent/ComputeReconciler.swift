@@ -2,6 +2,7 @@ import Foundation
 import Libvirt
 import Logging
 import NimbusAgentKit
+import NimbusGuestData
 import NimbusServiceKit
 import NimbusSystem
 
@@ -166,8 +167,14 @@ public actor ComputeReconciler: Reconciler {
             try await InstanceDisk.createOverlay(
                 on: base, at: disk, sizeGiB: Int(body["disk_gb"]?.int ?? 0), runner: runner)
         }
-        let drive = directory + "/disk.config"
-        try await Self.configDrive(id, body).write(to: drive, runner: runner)
+        // Without a config drive the guest reads the same documents from the metadata
+        // service (169.254.169.254, through its router).
+        var drive: String?
+        if body["config_drive"]?.bool ?? true {
+            drive = directory + "/disk.config"
+            try await InstanceMetadata(id: id, body: body).writeConfigDrive(
+                to: directory + "/disk.config", runner: runner)
+        }
         let ports = body["ports"]?.array ?? []
         let spec = DomainSpec(
             uuid: id, name: body["instance_name"]?.string ?? "instance-\(id.prefix(8))",
@@ -231,37 +238,5 @@ public actor ComputeReconciler: Reconciler {
         }
         guard !id.isEmpty, !id.contains("/"), !id.hasPrefix(".") else { return }
         try? FileManager.default.removeItem(atPath: settings.instancesDirectory + "/" + id)
-    }
-
-    /// The config drive of an instance as the API described it.
-    static func configDrive(_ id: String, _ body: JSON) -> ConfigDrive {
-        var links: [ConfigDrive.Link] = []
-        var nameservers: [String] = []
-        for port in body["ports"]?.array ?? [] {
-            for address in port["addresses"]?.array ?? [] where address["version"]?.int == 4 {
-                links.append(
-                    ConfigDrive.Link(
-                        portID: port["id"]?.string ?? "", mac: port["mac"]?.string ?? "",
-                        mtu: Int(port["mtu"]?.int ?? 1450), networkID: port["network_id"]?.string ?? "",
-                        dhcp: address["dhcp"]?.bool ?? true, address: address["address"]?.string ?? "",
-                        prefixLength: Int(address["prefix_length"]?.int ?? 24), gateway: address["gateway"]?.string))
-                for server in address["nameservers"]?.array ?? [] {
-                    if let text = server.string, !nameservers.contains(text) { nameservers.append(text) }
-                }
-            }
-        }
-        let name = body["name"]?.string ?? id
-        return ConfigDrive(
-            uuid: id, name: name, hostname: body["hostname"]?.string ?? "server", availabilityZone: "nova",
-            projectID: body["project_id"]?.string ?? "", launchIndex: Int(body["launch_index"]?.int ?? 0),
-            keys: (body["keys"]?.array ?? []).map {
-                ConfigDrive.Key(
-                    name: $0["name"]?.string ?? "", type: $0["type"]?.string ?? "ssh",
-                    publicKey: $0["public_key"]?.string ?? "")
-            },
-            metadata: Dictionary(
-                (body["metadata"]?.members ?? []).map { ($0.0, $0.1.string ?? "") }, uniquingKeysWith: { $1 }),
-            userData: body["user_data"]?.string.flatMap { Data(base64Encoded: $0) }.map { Array($0) },
-            links: links, nameservers: nameservers)
     }
 }

@@ -20,7 +20,7 @@ public enum KeyCatalogue {
         .novaVirtType, .novaCPUAllocationRatio, .novaRAMAllocationRatio, .novaServicePassword,
         // Network
         .neutronTypeDrivers, .neutronTenantNetworkTypes, .neutronVNIRanges, .neutronBridgeMappings,
-        .neutronBridgeInterfaces, .neutronTunnelInterface, .neutronServicePassword,
+        .neutronBridgeInterfaces, .neutronTunnelInterface, .neutronServicePassword, .neutronMetadataSecret,
         // Block storage
         .cinderVolumesSize, .cinderServicePassword,
         // Object storage
@@ -230,6 +230,11 @@ extension KeyDefinition {
     public static let neutronServicePassword = KeyDefinition(
         "CONFIG_NEUTRON_KS_PW", .password, default: .generatedPassword, group: .network,
         help: "Password of the network service's own identity user.")
+    public static let neutronMetadataSecret = KeyDefinition(
+        "CONFIG_NEUTRON_METADATA_PW", .password, default: .generatedPassword, group: .network,
+        help:
+            "The secret the routers' metadata proxy signs instance ids with for the compute service's metadata API (169.254.169.254)."
+    )
 
     // MARK: Block storage
 

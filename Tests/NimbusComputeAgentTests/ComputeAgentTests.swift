@@ -2,6 +2,7 @@ import Foundation
 import Libvirt
 import Logging
 import NimbusComputeAgent
+import NimbusGuestData
 import NimbusServiceKit
 import NimbusSystem
 import Testing
@@ -50,7 +51,7 @@ struct ComputeAgentTests {
         try libvirt.perform(.undefine, uuid: spec.uuid)
     }
 
-    static let drive = ConfigDrive(
+    static let drive = InstanceMetadata(
         uuid: "5f0c6a3e-1b6d-4f4e-9a51-6f3c2d7e8a90", name: "vm1", hostname: "vm1", availabilityZone: "nova",
         projectID: "p1", keys: [.init(name: "key1", publicKey: "ssh-ed25519 AAAAC3Nza test@nimbus")],
         metadata: ["role": "web"], userData: Array("#!/bin/sh\necho hi\n".utf8),
@@ -105,7 +106,7 @@ struct ComputeAgentTests {
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/disk.config"
-        try await Self.drive.write(to: path)
+        try await Self.drive.writeConfigDrive(to: path)
         let runner = ProcessRunner()
         let label = try await runner.check(Command(["isoinfo", "-d", "-i", path]))
         #expect(label.stdout.contains("Volume id: config-2"), "\(label.stdout)")

@@ -130,11 +130,11 @@ extension IntegrationTests.IdentityIntegrationTests {
         let withFloating = try cloud.json(["server", "show", "vm1", "-c", "addresses"], as: member) as? [String: Any]
         let floatingShown = "\(withFloating?["addresses"] ?? "")"
         #expect(floatingShown.contains(address), "\(withFloating ?? [:])")
-        func login() throws -> Output {
+        func login(_ command: String = "hostname; cat /proc/uptime") throws -> Output {
             try NimbusIntegrationTests.run(
                 [
                     "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", "hostname; cat /proc/uptime",
+                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", command,
                 ], timeout: 20)
         }
         var session = Output(status: -1, stdout: "", stderr: "")
@@ -146,6 +146,30 @@ extension IntegrationTests.IdentityIntegrationTests {
         #expect(
             loggedIn && session.stdout.hasPrefix("vm1\n"),
             "ssh cirros@\(address): \(session.text)\nconsole:\n\(console.stdout)")
+        // No config drive was asked for: the key came from the metadata service, through
+        // router1's proxy. The guest reads its documents there, EC2's too, and posts a
+        // password that the compute API then shows.
+        #expect(console.stdout.contains("datasource: metadata service"), "\(console.stdout)")
+        let md = "http://169.254.169.254"
+        let documents = try login(
+            "wget -qO- \(md)/openstack/latest/meta_data.json; echo; wget -qO- \(md)/latest/meta-data/public-ipv4; echo;"
+                + " wget -qO- \(md)/latest/meta-data/public-keys/0/openssh-key; echo;"
+                + " wget -qO- --post-data 'sealed-password' \(md)/openstack/2013-10-17/password && echo posted")
+        #expect(
+            documents.stdout.contains("\"uuid\": \"\(serverID)\"")
+                || documents.stdout.contains("\"uuid\":\"\(serverID)\""),
+            "\(documents.text)")
+        #expect(documents.stdout.contains("\n\(address)\n"), "public-ipv4: \(documents.text)")
+        #expect(documents.stdout.contains("ssh-ed25519 ") && documents.stdout.contains("posted"), "\(documents.text)")
+        let token = try cloud.openstack(["token", "issue", "-f", "value", "-c", "id"], as: member).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let password = try ssh(
+            "curl -sS -H 'X-Auth-Token: \(token)' http://127.0.0.1:8774/v2.1/servers/\(serverID)/os-server-password")
+        #expect(password.stdout.contains("sealed-password"), "os-server-password: \(password.text)")
+        let forged = try ssh(
+            "curl -s -o /dev/null -w '%{http_code}' -H 'X-Instance-ID: \(serverID)' -H 'X-Tenant-ID: x'"
+                + " -H 'X-Instance-ID-Signature: 00' http://127.0.0.1:8775/openstack/latest/meta_data.json")
+        #expect(forged.stdout == "403", "a request with a forged signature: \(forged.text)")
 
         // Properties (the server's metadata), set and unset.
         #expect(try cloud.openstack(["server", "set", "--property", "role=web", "vm1"], as: member).status == 0)

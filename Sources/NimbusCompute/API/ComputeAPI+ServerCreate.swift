@@ -20,6 +20,7 @@ extension ComputeAPI {
         var accessIPv4: String
         var accessIPv6: String
         var diskConfig: String
+        var configDrive: Bool
         var count: Int
 
         enum Networks {
@@ -105,6 +106,15 @@ extension ComputeAPI {
         guard ["AUTO", "MANUAL"].contains(diskConfig) else {
             throw ComputeFault.invalid("OS-DCF:diskConfig", given["OS-DCF:diskConfig"], "It must be AUTO or MANUAL")
         }
+        let configDrive: Bool
+        switch given["config_drive"] {
+        case nil, .some(.null): configDrive = false
+        case .some(.bool(let value)): configDrive = value
+        case .some(.string(let text)) where Self.trueWords.contains(text) || Self.falseWords.contains(text):
+            configDrive = Self.trueWords.contains(text)
+        case .some(let other):
+            throw ComputeFault.invalid("config_drive", other, "It must be a boolean")
+        }
         if let zone = given["availability_zone"]?.string, !zone.isEmpty, zone != "nova", !zone.hasPrefix("nova:") {
             throw ComputeFault.badRequest("The requested availability zone is not available")
         }
@@ -118,8 +128,12 @@ extension ComputeAPI {
             securityGroups: groups.isEmpty ? ["default"] : groups, metadata: metadata, userData: userData,
             accessIPv4: try Self.accessIP(given["accessIPv4"], family: AF_INET, field: "accessIPv4"),
             accessIPv6: try Self.accessIP(given["accessIPv6"], family: AF_INET6, field: "accessIPv6"),
-            diskConfig: diskConfig, count: maximum)
+            diskConfig: diskConfig, configDrive: configDrive, count: maximum)
     }
+
+    /// The words Nova's schema reads as a boolean (`parameter_types.boolean`; `""` is false).
+    static let trueWords: Set = ["True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes"]
+    static let falseWords: Set = ["False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no", ""]
 
     /// An access address in its canonical form (`::babe:dc0c:1602`, as Nova stores it
     /// through netaddr); empty when none is given.
@@ -378,7 +392,7 @@ extension ComputeAPI {
                     task: host == nil ? nil : "networking",
                     fault: host == nil ? "No valid host was found. There are not enough hosts available." : nil,
                     serial: transaction.state.nextSerial, launchIndex: index, reservationID: reservation,
-                    createdAt: now, updatedAt: now)
+                    createdAt: now, updatedAt: now, configDrive: request.configDrive || forceConfigDrive)
                 transaction.state.servers[server.id] = server
                 transaction.touch(.server, server.id)
                 made.append(server)

@@ -6,6 +6,21 @@ import NimbusServiceKit
 /// (`/servers/{id}/os-interface[/{port}]`), as Nova serves them.
 extension ComputeAPI {
     func serverDetailRoutes(on router: Hummingbird.Router<ServiceContext>) {
+        // What the guest posted to the metadata service (encrypted with its key pair), and
+        // its removal (`nova clear-password`).
+        router.get("/v2.1/servers/:id/os-server-password") { request, context in
+            let caller = try await caller(request)
+            let server = try visibleServer(try context.parameters.require("id"), caller)
+            return Response.json(["password": .string(server.password ?? "")])
+        }
+        router.delete("/v2.1/servers/:id/os-server-password") { request, context in
+            let caller = try await caller(request)
+            let id = try context.parameters.require("id")
+            _ = try visibleServer(id, caller)
+            guard caller.canWrite else { throw ComputeFault.policy("os_compute_api:os-server-password:clear") }
+            _ = try updateServer(id) { $0.password = nil }
+            return Response(status: .noContent)
+        }
         router.get("/v2.1/servers/:id/metadata") { request, context in
             let caller = try await caller(request)
             let server = try visibleServer(try context.parameters.require("id"), caller)

@@ -144,7 +144,8 @@ extension ComputeAPI {
             ("addresses", Self.addresses(server, floating: floating)), ("accessIPv4", .string(server.accessIPv4)),
             ("accessIPv6", .string(server.accessIPv6)), ("links", Self.links(origin, "servers", server.id)),
             ("OS-DCF:diskConfig", .string(server.diskConfig)), ("OS-EXT-AZ:availability_zone", "nova"),
-            ("config_drive", "True"), ("key_name", .optional(server.keyName)),
+            ("config_drive", .string(server.configDrive ?? true ? "True" : "")),
+            ("key_name", .optional(server.keyName)),
             (
                 "OS-SRV-USG:launched_at",
                 shown.status == "BUILD" || shown.status == "ERROR"

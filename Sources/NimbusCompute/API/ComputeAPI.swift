@@ -19,6 +19,8 @@ public struct ComputeAPI: Sendable {
     /// cannot be made (503).
     let peers: ComputePeers?
     let scheduler: Scheduler
+    /// Every server gets a config drive, asked for or not.
+    let forceConfigDrive: Bool
     /// The agents' reports: each instance's console tail.
     let reports = AgentReports()
 
@@ -29,11 +31,13 @@ public struct ComputeAPI: Sendable {
 
     public init(
         store: ComputeStore, validator: TokenValidator, identityURI: String, keyPairQuota: Int = 100,
-        runner: any ProcessRunning = ProcessRunner(), peers: ComputePeers? = nil, scheduler: Scheduler = Scheduler(),
+        runner: any ProcessRunning = ProcessRunner(), peers: ComputePeers? = nil, forceConfigDrive: Bool = false,
+        scheduler: Scheduler = Scheduler(),
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
         self.peers = peers
         self.scheduler = scheduler
+        self.forceConfigDrive = forceConfigDrive
         self.store = store
         self.validator = validator
         self.identityURI = identityURI

@@ -9,12 +9,15 @@ public struct L3Config: Sendable, Equatable {
     public var bridgeMappings: [String: String]
     /// The namespace the host's devices are in; nil: the agent's own (tests use names).
     public var hostNamespace: String?
+    /// Where the routers' metadata proxies send guests' requests; nil: no proxies.
+    public var metadata: MetadataProxyConfig?
 
     /// A configuration.
     public init(
         host: String, stateDirectory: String = "/var/lib/nimbus/network-l3", bridgeMappings: [String: String] = [:],
-        hostNamespace: String? = nil
+        hostNamespace: String? = nil, metadata: MetadataProxyConfig? = nil
     ) {
+        self.metadata = metadata
         self.host = host
         self.stateDirectory = stateDirectory
         self.bridgeMappings = bridgeMappings

@@ -21,6 +21,8 @@ public actor L3Reconciler: Reconciler {
     /// Whether a command failed in the last pass (`poll` then tries again).
     var hostRefused = false
     var turnstile = Turnstile()
+    /// The routers' metadata proxies; nil when no metadata API is configured.
+    let metadata: MetadataProxy?
 
     /// The sysctls of a router namespace, as Neutron sets them.
     static let sysctls = [
@@ -37,6 +39,13 @@ public actor L3Reconciler: Reconciler {
         executor = HostExecutor(runner: runner, hostNamespace: config.hostNamespace, logger: logger)
         self.announcer = announcer ?? GratuitousARP(logger: logger)
         self.logger = logger
+        var proxy: MetadataProxy?
+        if let settings = config.metadata {
+            do { proxy = try MetadataProxy(config: settings, logger: logger) } catch {
+                logger.error("no metadata proxies", metadata: ["error": "\(error)"])
+            }
+        }
+        metadata = proxy
     }
 
     /// Makes the host hold exactly `items`' routers; the statuses of the routers and their ports.
@@ -83,11 +92,15 @@ public actor L3Reconciler: Reconciler {
         let plan = self.plan
         var result: [String: ResourceStatus] = [:]
         var refused = false
+        var failed: Set<String> = []
         func record(_ status: ResourceStatus) { result["\(status.kind)/\(status.id)"] = status }
         for (port, error) in plan.failures { record(.port(port, PortState.error, error.description)) }
         let wanted = Set(plan.routers.map(\.routerID))
         do throws(DataplaneError) {
             let namespaces = try await executor.namespaces()
+            // A proxy's socket keeps its namespace alive: closed before the namespace goes.
+            await metadata?.retire(
+                keeping: wanted.filter { namespaces.contains(DeviceName.routerNamespace(router: $0)) })
             for router in StateFile.owned(in: config.stateDirectory) where !wanted.contains(router) {
                 let namespace = DeviceName.routerNamespace(router: router)
                 if namespaces.contains(namespace) { try await executor.run(.ip(.agent, "netns", "del", namespace)) }
@@ -103,11 +116,19 @@ public actor L3Reconciler: Reconciler {
                     for port in ports { record(.port(port, PortState.active)) }
                 } catch {
                     refused = true
+                    failed.insert(router.routerID)
                     logger.error(
                         "cannot wire a router", metadata: ["router": "\(router.routerID)", "error": "\(error)"])
                     record(.router(router.routerID, PortState.error, error.description))
                     for port in ports { record(.port(port, PortState.error, error.description)) }
                 }
+            }
+            if let metadata {
+                var served: [String: (namespace: String, clients: [String: MetadataRequester])] = [:]
+                for router in plan.routers where !failed.contains(router.routerID) {
+                    served[router.routerID] = (router.namespace, router.metadataClients)
+                }
+                do throws(DataplaneError) { try await metadata.serve(served) } catch { refused = true }
             }
         } catch {
             refused = true
@@ -122,6 +143,8 @@ public actor L3Reconciler: Reconciler {
     func wire(_ router: RouterPlan.Router, host: [String: Link], namespaces: Set<String>) async throws(DataplaneError) {
         let scope = HostCommand.Scope.namespace(router.namespace)
         let exists = namespaces.contains(router.namespace)
+        // A namespace made anew (deleted behind the agent's back) needs a new listener.
+        if !exists { await metadata?.retire(router.routerID) }
         try StateFile.directory(config.directory(router: router.routerID))
         let inside = exists ? try await executor.addresses(scope) : [:]
         try await executor.run(NamespacePort.namespaceCreation(router.namespace, exists: exists, inside: inside))
@@ -142,6 +165,13 @@ public actor L3Reconciler: Reconciler {
             if !nat.isCurrent(in: ruleset) { try await executor.run(.nft(scope, script: nat.script)) }
         } else if ruleset[RouterNAT.table] != nil {
             try await executor.run(.nft(scope, script: "delete table \(RouterNAT.table)\n"))
+        }
+        if metadata != nil {
+            if !RouterMetadataTable.isCurrent(in: ruleset) {
+                try await executor.run(.nft(scope, script: RouterMetadataTable.script))
+            }
+        } else if ruleset[RouterMetadataTable.table] != nil {
+            try await executor.run(.nft(scope, script: "delete table \(RouterMetadataTable.table)\n"))
         }
         guard let gateway = router.gateway else { return }
         let before = Set(inside[gateway.interface]?.addresses ?? [])

@@ -66,3 +66,42 @@ public struct RouterNAT: Sendable, Equatable {
         ruleset[Self.table]?.chains["prerouting"]?.first == .some(fingerprint)
     }
 }
+
+/// A router's metadata table, `ip nimbus_metadata` in its namespace: guests' requests to
+/// 169.254.169.254:80 arriving on a `qr-` interface are redirected to the metadata
+/// proxy's port, which nothing else may reach (as Neutron's L3 agent does with iptables).
+public enum RouterMetadataTable {
+    /// The table.
+    public static let table = NftRuleset.TableID("ip", "nimbus_metadata")
+
+    static func body(fingerprint: String?) -> String {
+        let comment = fingerprint.map { " comment \"\($0)\"" } ?? ""
+        let port = MetadataProxyConfig.port
+        return """
+            table ip nimbus_metadata {
+              chain prerouting { type nat hook prerouting priority dstnat - 10; policy accept;
+                iifname "qr-*" ip daddr 169.254.169.254 tcp dport 80 redirect to :\(port)\(comment)
+              }
+              chain input { type filter hook input priority filter; policy accept;
+                tcp dport \(port) iifname != "qr-*" drop
+              }
+            }
+
+            """
+    }
+
+    /// The fingerprint comment of the table.
+    public static var fingerprint: String {
+        SecurityGroupPlan.fingerprintPrefix + Fingerprint.of(body(fingerprint: nil))
+    }
+
+    /// The transaction that writes the table whole.
+    public static var script: String {
+        "table ip nimbus_metadata\ndelete table ip nimbus_metadata\n" + body(fingerprint: fingerprint)
+    }
+
+    /// Whether `ruleset` holds the table as written.
+    public static func isCurrent(in ruleset: NftRuleset) -> Bool {
+        ruleset[table]?.chains["prerouting"]?.first == .some(fingerprint)
+    }
+}

@@ -27,6 +27,9 @@ public struct RouterPlan: Sendable, Equatable {
         public var floatingIPs: [FloatingMapping]
         /// The NAT table (`nft -f` text with its fingerprint comment); nil without a gateway.
         public var nat: RouterNAT?
+        /// The instances on its internal networks, by fixed address: whom the metadata
+        /// proxy asks for.
+        public var metadataClients: [String: MetadataRequester] = [:]
 
         /// The gateway's own addresses (not the floating IPs' /32s).
         public var gatewayAddresses: [IPv4Prefix] {
@@ -57,6 +60,14 @@ public struct RouterPlan: Sendable, Equatable {
                     internalNetworks += wired.addresses.map(\.network)
                 } catch {
                     failures[port.id] = error
+                }
+            }
+            let networks = Set(plan.interfaces.compactMap { view.ports[$0.portID]?.networkID })
+            for port in view.ports.values where networks.contains(port.networkID) {
+                guard case .compute = port.owner, !port.deviceID.isEmpty else { continue }
+                for address in port.ipv4 {
+                    plan.metadataClients["\(address)"] = MetadataRequester(
+                        instanceID: port.deviceID, projectID: port.projectID)
                 }
             }
             if let port = view.gatewayPort(of: router.id) {

@@ -162,6 +162,7 @@ extension Port {
             hostID: reader.string("binding:host_id"), securityGroups: groups,
             portSecurityEnabled: reader.bool("port_security_enabled", default: true), allowedAddressPairs: pairs,
             adminStateUp: reader.bool("admin_state_up", default: true))
+        projectID = reader.string("project_id")
         self = try reader.finish("port", id, self)
     }
 }

@@ -161,6 +161,8 @@ public struct Port: Sendable, Equatable {
     public var allowedAddressPairs: [AddressPair]
     /// `admin_state_up`: false, its tap is set down.
     public var adminStateUp: Bool
+    /// The owning project (the metadata proxy names it to the compute service).
+    public var projectID = ""
 
     /// The IPv4 fixed addresses, in order.
     public var ipv4: [IPv4] { fixedIPs.compactMap(\.address.v4) }

@@ -15,6 +15,9 @@ struct Agents {
     let compute2L2: L2Reconciler
     let dhcp: DHCPReconciler
     let l3: L3Reconciler
+    /// Where the L3 agent's metadata proxies send guests' requests (`MetadataEcho`).
+    let metadataPort = Int.random(in: 20000..<30000)
+    static let metadataSecret = "lab-secret"
 
     static let logger: Logger = {
         var logger = Logger(label: "test.dataplane")
@@ -41,8 +44,9 @@ struct Agents {
             runner: runner, logger: Self.logger)
         l3 = L3Reconciler(
             config: L3Config(
-                host: "net", stateDirectory: lab.directory + "/l3", bridgeMappings: mappings, hostNamespace: lab.network
-            ),
+                host: "net", stateDirectory: lab.directory + "/l3", bridgeMappings: mappings,
+                hostNamespace: lab.network,
+                metadata: MetadataProxyConfig(url: "http://127.0.0.1:\(metadataPort)", secret: Self.metadataSecret)),
             runner: runner, logger: Self.logger)
     }
 
@@ -102,4 +106,39 @@ final class RecordingRunner: ProcessRunning {
             return !listing && !reading
         }.map(\.description)
     }
+}
+
+/// A stand-in for the compute service's metadata API: answers every GET with what the
+/// proxy told it (instance, whether the signature holds, the guest's address, the path).
+final class MetadataEcho {
+    let process = Process()
+
+    static let script = """
+        import hashlib, hmac, json, sys
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+        class Echo(BaseHTTPRequestHandler):
+            def do_GET(self):
+                instance = self.headers.get("X-Instance-ID", "")
+                signature = hmac.new(sys.argv[2].encode(), instance.encode(), hashlib.sha256).hexdigest()
+                body = json.dumps({"instance": instance, "path": self.path,
+                    "signed": hmac.compare_digest(signature, self.headers.get("X-Instance-ID-Signature", "")),
+                    "from": self.headers.get("X-Forwarded-For"), "router": self.headers.get("X-Neutron-Router-ID")})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+            def log_message(self, *arguments):
+                pass
+        HTTPServer(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()
+        """
+
+    init(port: Int, secret: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", Self.script, String(port), secret]
+        try process.run()
+    }
+
+    /// Kills it (Foundation's `waitUntilExit` spins off the main thread, so no wait).
+    func stop() { kill(process.processIdentifier, SIGKILL) }
 }

@@ -50,6 +50,25 @@ struct DataplaneTests {
                 ])
             let (vm1, vm2) = try await bringUp(lab, topology, agents)
             #expect(await lab.ping(from: vm1, "192.168.0.254"))
+            // The metadata service through the router's proxy: each guest is named by its
+            // address, signed; the proxy's port is closed to the provider side.
+            let echo = try MetadataEcho(port: agents.metadataPort, secret: Agents.metadataSecret)
+            defer { echo.stop() }
+            for (instance, name) in [(vm1, "i-1"), (vm2, "i-2")] {
+                var answer = ""
+                for _ in 0..<30 where !answer.contains("\"instance\"") {
+                    answer =
+                        (try? await lab.run(
+                            ["busybox", "wget", "-qO-", "http://169.254.169.254/openstack/latest/meta_data.json"],
+                            in: instance, timeout: 3)) ?? ""
+                    if !answer.contains("\"instance\"") { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                let echoed = try? JSON.parse(Array(answer.utf8))
+                #expect(echoed?["instance"]?.string == name && echoed?["signed"]?.bool == true, "\(answer)")
+                #expect(echoed?["path"]?.string == "/openstack/latest/meta_data.json", "\(answer)")
+                #expect(echoed?["router"]?.string == topology.router, "\(answer)")
+            }
+            #expect(await TCP.probe(from: lab.provider, to: IPv4("10.98.0.210") ?? .any, port: 9697) == .timeout)
             #expect(await lab.ping(from: vm1, "192.168.0.11"))
             let outside = try await TCP.listen(in: lab.provider, port: 9000)
             defer { outside.stop() }
