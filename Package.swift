@@ -197,7 +197,7 @@ let package = Package(
             name: "NimbusComputeAgent",
             dependencies: [
                 "Libvirt", "NimbusAgentKit", "NimbusGuestData", "NimbusServiceKit", "NimbusSystem",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

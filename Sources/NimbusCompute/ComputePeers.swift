@@ -9,9 +9,12 @@ public struct ComputePeers: Sendable {
     let login: ServiceLogin
     let network: ServiceClient
     let image: ServiceClient
+    /// The image service's URL, for the links to images made here (snapshots).
+    let imageURL: String
 
     public init(login: ServiceLogin, networkURL: String, imageURL: String) throws {
         self.login = login
+        self.imageURL = imageURL
         network = try ServiceClient(baseURL: networkURL, timeout: .seconds(10))
         image = try ServiceClient(baseURL: imageURL, timeout: .seconds(10))
     }

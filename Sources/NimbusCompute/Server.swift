@@ -50,6 +50,9 @@ public struct Server: Codable, Sendable, Equatable {
     /// What the guest posted to the metadata service's `password` (encrypted with its
     /// key pair; Nova's `os-server-password`).
     public var password: String? = nil
+    /// The image a snapshot asked for is to be uploaded to (`createImage`); the agent
+    /// uploads it once.
+    public var snapshotImage: String? = nil
 }
 
 /// A port the server is plugged into, as the network service made or handed it over.
@@ -108,6 +111,7 @@ extension Server {
             ("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("user_data", .optional(userData)), ("config_drive", .bool(configDrive ?? true)),
             ("availability_zone", "nova"),
+            ("snapshot", snapshotImage.map { ["image_id": .string($0)] } ?? .null),
         ]
         if let keyName, let publicKey {
             fields.append(("keys", [["name": .string(keyName), "type": "ssh", "public_key": .string(publicKey)]]))

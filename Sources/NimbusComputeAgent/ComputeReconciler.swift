@@ -148,11 +148,51 @@ public actor ComputeReconciler: Reconciler {
                 try await build(id, body, in: directory)
             }
             let state = try await power(id, body, in: directory)
+            await snapshot(id, body, in: directory)
             statuses[id] = ResourceStatus(
                 kind: "instance", id: id, state: Self.status(of: state), detail: "\(generation)|")
         } catch {
             logger.error("instance failed", metadata: ["instance": "\(id)", "error": "\(error)"])
             statuses[id] = ResourceStatus(kind: "instance", id: id, state: "ERROR", detail: "\(generation)|\(error)")
+        }
+    }
+
+    /// Uploads the instance's disk to the image the API made for a snapshot, once: the
+    /// guest is paused while `qemu-img` copies its disk whole (QEMU flushes its disks when
+    /// it pauses), resumed, and the copy uploaded. A snapshot that fails leaves the
+    /// instance as it was and the image deleted, as Nova does.
+    func snapshot(_ id: String, _ body: JSON, in directory: String) async {
+        guard let image = body["snapshot"]?["image_id"]?.string, !image.isEmpty, !image.contains("/"),
+            !image.hasPrefix(".")
+        else { return }
+        let marker = directory + "/snapshot-" + image
+        guard !FileManager.default.fileExists(atPath: marker) else { return }
+        let copy = marker + ".qcow2"
+        let imageURL = body["image_url"]?.string ?? ""
+        defer {
+            try? FileManager.default.removeItem(atPath: copy)
+            _ = FileManager.default.createFile(atPath: marker, contents: nil)
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            let paused = (try? libvirt.state(uuid: id)) == .running
+            if paused { try libvirt.perform(.suspend, uuid: id) }
+            do {
+                try await runner.check(
+                    Command(["qemu-img", "convert", "-U", "-O", "qcow2", directory + "/disk", copy]))
+            } catch {
+                if paused { try? libvirt.perform(.resume, uuid: id) }
+                throw error
+            }
+            if paused { try libvirt.perform(.resume, uuid: id) }
+            try await images.upload(copy, to: image, at: imageURL)
+            logger.info(
+                "snapshot uploaded",
+                metadata: ["instance": "\(id)", "image": "\(image)", "took": "\(clock.now - started)"])
+        } catch {
+            logger.error("snapshot failed", metadata: ["instance": "\(id)", "image": "\(image)", "error": "\(error)"])
+            await images.delete(image, at: imageURL)
         }
     }
 

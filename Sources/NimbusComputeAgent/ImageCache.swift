@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NimbusServiceKit
 
 /// The images instances boot from, downloaded once per host from the image service into
@@ -54,6 +55,43 @@ public struct ImageCache: Sendable {
             guard rename(partial, path) == 0 else { throw CacheError("cannot rename \(partial)") }
             return path
         }
+    }
+
+    /// Uploads the file at `path` as the data of image `id` (a snapshot the API made,
+    /// queued), in pieces of 1 MiB.
+    public func upload(_ path: String, to id: String, at imageURL: String) async throws {
+        guard let input = FileHandle(forReadingAtPath: path) else { throw CacheError("cannot read \(path)") }
+        defer { try? input.close() }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let client = try ServiceClient(baseURL: imageURL, timeout: .seconds(10))
+        var status = 0
+        var answer: [UInt8] = []
+        let token = try await login.grant().token
+        try await client.exchange(
+            .PUT, "/v2/images/\(id)/file",
+            headers: [
+                ("X-Auth-Token", token), ("Content-Type", "application/octet-stream"),
+                ("Content-Length", String(size)),
+            ], idle: .seconds(60),
+            body: { writer in
+                while let piece = try input.read(upToCount: 1 << 20), !piece.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: piece))
+                }
+            },
+            head: { code, _ in status = code }, part: { answer += $0.readableBytesView })
+        guard status == 204 || status == 200 else {
+            throw CacheError(
+                "the image service answered \(status) to the upload of image \(id): \(String(decoding: answer, as: UTF8.self))"
+            )
+        }
+    }
+
+    /// Deletes image `id` (a snapshot whose upload failed); a failure is only logged by the caller.
+    public func delete(_ id: String, at imageURL: String) async {
+        guard let client = try? ServiceClient(baseURL: imageURL, timeout: .seconds(10)),
+            let token = try? await login.grant().token
+        else { return }
+        _ = try? await client.send(.DELETE, "/v2/images/\(id)", headers: [("X-Auth-Token", token)])
     }
 
     public struct CacheError: Error, CustomStringConvertible {

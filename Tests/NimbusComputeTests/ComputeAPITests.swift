@@ -441,6 +441,12 @@ extension ServerRequestTests {
         let console = try await cloud.send(
             .post, "/v2.1/servers/s1/action", token: cloud.demo, json: ["os-getConsoleOutput": ["length": 5]])
         #expect(console.json?["output"]?.string == "", "\(console.text)")
+        let unnamed = try await cloud.send(
+            .post, "/v2.1/servers/s1/action", token: cloud.demo, json: ["createImage": ["metadata": [:]]])
+        #expect(unnamed.status == .badRequest, "\(unnamed.text)")
+        let snapshot = try await cloud.send(
+            .post, "/v2.1/servers/s1/action", token: cloud.demo, json: ["createImage": ["name": "snap"]])
+        #expect(snapshot.status == .serviceUnavailable, "\(snapshot.text)")
         #expect(try await cloud.send(.delete, "/v2.1/servers/s1", token: cloud.demo).status == .noContent)
         #expect(try await cloud.send(.get, "/v2.1/servers/s1", token: cloud.demo).status == .notFound)
     }

@@ -164,11 +164,15 @@ extension IntegrationTests.IdentityIntegrationTests {
         let token = try cloud.openstack(["token", "issue", "-f", "value", "-c", "id"], as: member).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let password = try ssh(
-            "curl -sS -H 'X-Auth-Token: \(token)' http://127.0.0.1:8774/v2.1/servers/\(serverID)/os-server-password")
+            "curl -sS -H 'X-Auth-Token: \(token)'"
+                + " http://$(sed -n 's/^bind *= *//p' /etc/nimbus/compute.conf)/v2.1/servers/\(serverID)/os-server-password"
+        )
         #expect(password.stdout.contains("sealed-password"), "os-server-password: \(password.text)")
         let forged = try ssh(
             "curl -s -o /dev/null -w '%{http_code}' -H 'X-Instance-ID: \(serverID)' -H 'X-Tenant-ID: x'"
-                + " -H 'X-Instance-ID-Signature: 00' http://127.0.0.1:8775/openstack/latest/meta_data.json")
+                + " -H 'X-Instance-ID-Signature: 00'"
+                + " http://$(sed -n 's/^bind *= *//p' /etc/nimbus/compute.conf | cut -d: -f1):8775/openstack/latest/meta_data.json"
+        )
         #expect(forged.stdout == "403", "a request with a forged signature: \(forged.text)")
 
         // Properties (the server's metadata), set and unset.
@@ -192,6 +196,38 @@ extension IntegrationTests.IdentityIntegrationTests {
 
         // Stop, start (the client has no --wait for them: polled), a hard reboot (waited on).
         func status() throws -> String { field(try cloud.json(["server", "show", "vm1"], as: member), "status") }
+
+        // An instance snapshot (the notes' step 11): a file written before it is there in
+        // a server booted from it; the snapshotted server kept running.
+        let marked = try login("echo kept-by-the-snapshot > /home/cirros/marker && sync && echo marked")
+        #expect(marked.stdout.contains("marked"), "\(marked.text)")
+        let snapshot = try cloud.openstack(
+            ["server", "image", "create", "--name", "vm1-snap", "--wait", "vm1"], as: member)
+        #expect(snapshot.status == 0, "server image create: \(snapshot.text)")
+        let snapshotImage = try cloud.json(["image", "show", "vm1-snap"], as: member) as? [String: Any]
+        let imageProperties = "\(snapshotImage?["properties"] ?? "")"
+        #expect(
+            "\(snapshotImage?["status"] ?? "")" == "active" && imageProperties.contains("snapshot")
+                && imageProperties.contains(serverID), "\(snapshotImage ?? [:])")
+        #expect(try status() == "ACTIVE")
+        let fromSnapshot = try cloud.json(
+            [
+                "server", "create", "--image", "vm1-snap", "--flavor", "m1.guest", "--network", "int1",
+                "--security-group", "class1", "--key-name", "guest-key", "--wait", "vm2",
+            ], as: member)
+        #expect(field(fromSnapshot, "status") == "ACTIVE", "\(fromSnapshot ?? "")")
+        #expect(try cloud.openstack(["server", "remove", "floating", "ip", "vm1", address], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm2", address], as: member).status == 0)
+        var restored = Output(status: -1, stdout: "", stderr: "")
+        #expect(
+            try eventually(120) {
+                restored = try login("hostname; cat /home/cirros/marker")
+                return restored.stdout == "vm2\nkept-by-the-snapshot\n"
+            }, "the server booted from the snapshot: \(restored.text)")
+        #expect(try cloud.openstack(["server", "delete", "--wait", "vm2"], as: member).status == 0)
+        #expect(try cloud.openstack(["image", "delete", "vm1-snap"], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm1", address], as: member).status == 0)
+        #expect(try eventually(60) { try login().status == 0 }, "ssh to vm1 again")
         #expect(try cloud.openstack(["server", "stop", "vm1"], as: member).status == 0)
         #expect(try eventually(30) { try status() == "SHUTOFF" }, "SHUTOFF after stop")
         #expect(try ssh("virsh -c qemu:///system list --name --state-shutoff").stdout.contains("instance-"))

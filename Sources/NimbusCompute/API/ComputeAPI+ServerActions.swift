@@ -46,6 +46,14 @@ extension ComputeAPI {
                     server.rebootType = type
                     server.task = type == "SOFT" ? "reboot_started" : "reboot_started_hard"
                 }
+            case "createImage":
+                let image = try await createImage(id, body[action] ?? .null, caller, request)
+                guard Self.version(context) >= Microversion(2, 45) else {
+                    var headers = HTTPFields()
+                    headers[.location] = "\(peers?.imageURL ?? "")/v2/images/\(image)"
+                    return Response(status: .accepted, headers: headers)
+                }
+                return Response.json(["image_id": .string(image)], status: .accepted)
             case "addFixedIp", "removeFixedIp":
                 guard Self.version(context) <= Microversion(2, 43) else {
                     throw ComputeFault.badRequest("There is no such action: \(action)")
@@ -115,25 +123,90 @@ extension ComputeAPI {
         }
     }
 
+    /// `createImage`: an image in the image service, made with the caller's token as Nova
+    /// makes it (private, qcow2, `image_type=snapshot`, `instance_uuid`, `base_image_ref`,
+    /// `min_disk` and `min_ram` of the flavor and the image it came from, the given
+    /// metadata), which the host's agent then fills with the instance's disk. The id of the
+    /// image, queued until the upload ends.
+    func createImage(_ id: String, _ given: JSON, _ caller: Caller, _ request: Request) async throws -> String {
+        guard let name = given["name"]?.string, !name.isEmpty, name.count <= 255 else {
+            throw ComputeFault.invalid("name", given["name"], "'name' must be a string of 1 to 255 characters")
+        }
+        guard let peers else { throw ComputeFault(.serviceUnavailable, "The compute service has no image service.") }
+        var properties: [(String, JSON)] = []
+        if let metadata = given["metadata"], !metadata.isNull {
+            for (key, value) in try Self.metadataItems(metadata).sorted(by: { $0.key < $1.key }) {
+                properties.append((key, .string(value)))
+            }
+        }
+        let allowed: Set = ["ACTIVE", "SHUTOFF"]
+        try change(id, action: "createImage", allowed: allowed, dryRun: true) { _ in }
+        guard let server = store.snapshot.servers[id] else { throw Self.serverNotFound(id) }
+        let token = request.headers[.xAuthToken] ?? ""
+        let source = try? await peers.send(.image, .GET, "/v2/images/\(server.imageID)", token: token)
+        let base = source?.status == 200 ? source?.body : nil
+        var image: [(String, JSON)] = [
+            ("name", .string(name)), ("visibility", "private"),
+            ("container_format", .string(base?["container_format"]?.string ?? "bare")),
+            ("disk_format", "qcow2"),
+            ("min_disk", .int(Int64(max(server.flavor.diskGiB, Int(base?["min_disk"]?.int ?? 0))))),
+            ("min_ram", .int(base?["min_ram"]?.int ?? 0)), ("image_type", "snapshot"),
+            ("instance_uuid", .string(id)), ("base_image_ref", .string(server.imageID)),
+            ("user_id", .string(caller.userID)),
+        ]
+        let taken = Set(image.map(\.0))
+        image += properties.filter { !taken.contains($0.0) }
+        let made = try await peers.send(.image, .POST, "/v2/images", token: token, body: .object(image))
+        guard made.status == 201, let imageID = made.body["id"]?.string else {
+            let message = made.body["message"]?.string ?? "the image service answered \(made.status)"
+            throw ComputeFault(made.status == 413 ? .forbidden : .badRequest, "Cannot create the snapshot: \(message)")
+        }
+        do {
+            try change(id, action: "createImage", allowed: allowed) { server in
+                server.snapshotImage = imageID
+                server.task = "image_uploading"
+            }
+        } catch {
+            _ = try? await peers.send(.image, .DELETE, "/v2/images/\(imageID)", token: token)
+            throw error
+        }
+        return imageID
+    }
+
     /// Applies an action to a server the agent holds: refused (409) unless its status is
     /// one of `allowed` and no other change is under way.
-    func change(_ id: String, action: String, allowed: Set<String>, _ body: (inout Server) -> Void) throws {
+    /// With `dryRun` only the check is made.
+    func change(
+        _ id: String, action: String, allowed: Set<String>, dryRun: Bool = false, _ body: (inout Server) -> Void
+    ) throws {
         let reports = reports(id)
+        if dryRun {
+            guard let server = store.snapshot.servers[id] else { throw Self.serverNotFound(id) }
+            try Self.check(server, reports[id], action: action, allowed: allowed)
+            return
+        }
         try updateServer(id) { server in
-            let shown = Self.display(server, reports[id])
-            guard server.fault == nil, !server.host.isEmpty else {
-                throw ComputeFault.conflict(
-                    "Cannot '\(action)' instance \(id) while it is in vm_state \(shown.vmState)")
-            }
-            guard allowed.contains(shown.status), shown.task == nil || shown.status == "ERROR" else {
-                if let task = shown.task {
-                    throw ComputeFault.conflict("Cannot '\(action)' instance \(id) while it is in task_state \(task)")
-                }
-                throw ComputeFault.conflict(
-                    "Cannot '\(action)' instance \(id) while it is in vm_state \(shown.vmState)")
-            }
+            try Self.check(server, reports[id], action: action, allowed: allowed)
+            // A snapshot asked for before is done by now.
+            server.snapshotImage = nil
             body(&server)
             server.generation += 1
+        }
+    }
+
+    /// Refuses (409) an action on a server whose status is not one of `allowed`, or with
+    /// a change under way.
+    static func check(_ server: Server, _ reported: Reported?, action: String, allowed: Set<String>) throws {
+        let id = server.id
+        let shown = display(server, reported)
+        guard server.fault == nil, !server.host.isEmpty else {
+            throw ComputeFault.conflict("Cannot '\(action)' instance \(id) while it is in vm_state \(shown.vmState)")
+        }
+        guard allowed.contains(shown.status), shown.task == nil || shown.status == "ERROR" else {
+            if let task = shown.task {
+                throw ComputeFault.conflict("Cannot '\(action)' instance \(id) while it is in task_state \(task)")
+            }
+            throw ComputeFault.conflict("Cannot '\(action)' instance \(id) while it is in vm_state \(shown.vmState)")
         }
     }
 }

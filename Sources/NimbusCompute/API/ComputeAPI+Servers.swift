@@ -53,6 +53,10 @@ extension ComputeAPI {
         case "reboot_started": return Display(status: "REBOOT", vmState: "active", task: server.task, power: 1)
         case "reboot_started_hard":
             return Display(status: "HARD_REBOOT", vmState: "active", task: server.task, power: 1)
+        case "image_uploading":
+            return server.power == "stopped"
+                ? Display(status: "SHUTOFF", vmState: "stopped", task: server.task, power: 4)
+                : Display(status: "ACTIVE", vmState: "active", task: server.task, power: 1)
         default:
             return server.power == "stopped"
                 ? Display(status: "SHUTOFF", vmState: "stopped", power: 4)
