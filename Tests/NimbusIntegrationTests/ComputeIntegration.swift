@@ -165,13 +165,13 @@ extension IntegrationTests.IdentityIntegrationTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let password = try ssh(
             "curl -sS -H 'X-Auth-Token: \(token)'"
-                + " http://$(sed -n 's/^bind *= *//p' /etc/nimbus/compute.conf)/v2.1/servers/\(serverID)/os-server-password"
+                + " http://$(sed -n 's/^bind *= *//p' /etc/nimbus/compute.conf | head -1)/v2.1/servers/\(serverID)/os-server-password"
         )
         #expect(password.stdout.contains("sealed-password"), "os-server-password: \(password.text)")
         let forged = try ssh(
             "curl -s -o /dev/null -w '%{http_code}' -H 'X-Instance-ID: \(serverID)' -H 'X-Tenant-ID: x'"
                 + " -H 'X-Instance-ID-Signature: 00'"
-                + " http://$(sed -n 's/^bind *= *//p' /etc/nimbus/compute.conf | cut -d: -f1):8775/openstack/latest/meta_data.json"
+                + " http://$(sed -n 's/^bind *= *//p' /etc/nimbus/compute.conf | sed -n 2p)/openstack/latest/meta_data.json"
         )
         #expect(forged.stdout == "403", "a request with a forged signature: \(forged.text)")
 

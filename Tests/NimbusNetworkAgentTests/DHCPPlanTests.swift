@@ -62,6 +62,38 @@ struct DHCPPlanTests {
                 """)
     }
 
+    @Test("a port's extra_dhcp_opts go to its tag only: a set: in its host line, its IPv4 options by name or number")
+    func portOptions() throws {
+        var items = topology.items()
+        var body = Body.port(
+            topology.vm1, network: topology.tenantNet, mac: topology.mac(0x01),
+            ips: [(topology.tenantSubnet, "192.168.0.10")], owner: "compute:nova", device: "i-1", host: "cmp1")
+        let options: JSON = [
+            ["opt_name": "bootfile-name", "opt_value": "pxelinux.0", "ip_version": 4],
+            ["opt_name": "150", "opt_value": "10.0.0.9"],
+            ["opt_name": "dns-server", "opt_value": "2001:db8::1", "ip_version": 6],
+        ]
+        if case .object(let members) = body { body = .object(members + [("extra_dhcp_opts", options)]) }
+        items.append(ChangeLog.Item(kind: "port", id: topology.vm1, revision: 300, body: body))
+        let server = try server(items)
+        #expect(
+            server.hosts.hasPrefix(
+                "fa:16:3e:00:00:01,set:port-\(topology.vm1),host-192-168-0-10.openstacklocal,192.168.0.10\n"),
+            "\(server.hosts)")
+        #expect(server.hosts.contains("fa:16:3e:00:00:02,host-192-168-0-11"))
+        #expect(
+            server.options.hasSuffix(
+                """
+                tag:port-\(topology.vm1),option:bootfile-name,pxelinux.0
+                tag:port-\(topology.vm1),150,10.0.0.9
+
+                """), "\(server.options)")
+        // A tagged host line is still read for its address.
+        let stale = DHCPReconciler.staleLeases(
+            "1 fa:16:3e:00:00:01 192.168.0.10 host *\n", hosts: server.hosts)
+        #expect(stale.isEmpty)
+    }
+
     @Test("runs dnsmasq as Neutron does: static ranges, the leases file kept, bound to the port's interface")
     func commandLine() throws {
         let directory = "/var/lib/nimbus/network-dhcp/\(topology.tenantNet)"

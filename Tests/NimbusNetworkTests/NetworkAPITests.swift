@@ -137,6 +137,47 @@ struct NetworkAPITests {
         #expect(after.json?["floatingip"]?["port_id"] == .null && after.json?["floatingip"]?["router_id"] == .null)
     }
 
+    @Test("extra_dhcp_opts: checked, kept, merged by name and version on update, a null value removing one")
+    func dhcpOptions() async throws {
+        let cloud = try await NetworkCloud()
+        let topology = try await cloud.topology()
+        let port = try await cloud.create(
+            "ports", "port", token: cloud.demo,
+            [
+                "network_id": .string(topology.internal),
+                "extra_dhcp_opts": [
+                    ["opt_name": "bootfile-name", "opt_value": "pxelinux.0"],
+                    ["opt_name": "tftp-server", "opt_value": "10.0.0.9", "ip_version": 4],
+                    ["opt_name": "150", "opt_value": "10.0.0.9"],
+                ],
+            ])
+        let id = try #require(port["id"]?.string)
+        #expect(port["extra_dhcp_opts"]?.array?.count == 3, "\(port)")
+        let updated = try await cloud.send(
+            .put, "/v2.0/ports/\(id)", token: cloud.demo,
+            json: [
+                "port": [
+                    "extra_dhcp_opts": [
+                        ["opt_name": "bootfile-name", "opt_value": "grub.efi"],
+                        ["opt_name": "tftp-server", "opt_value": nil],
+                    ]
+                ]
+            ])
+        #expect(
+            updated.json?["port"]?["extra_dhcp_opts"]
+                == [["opt_name": "bootfile-name", "opt_value": "grub.efi", "ip_version": 4]], "\(updated.text)")
+        for bad: JSON in [
+            [["opt_value": "x"]], [["opt_name": "a,b", "opt_value": "x"]], [["opt_name": "a"]],
+            [["opt_name": "bootfile-name", "opt_value": "x", "ip_version": 5]], "bootfile",
+            [["opt_name": "no-such-option", "opt_value": "x"]], [["opt_name": "255", "opt_value": "x"]],
+        ] {
+            let refused = try await cloud.failure(
+                .put, "/v2.0/ports/\(id)", token: cloud.demo, json: ["port": ["extra_dhcp_opts": bad]],
+                status: .badRequest)
+            #expect(refused.message.hasPrefix("Invalid input for extra_dhcp_opts."), "\(bad): \(refused.message)")
+        }
+    }
+
     @Test("Conflicts and refusals answer Neutron's types")
     func refusals() async throws {
         let cloud = try await NetworkCloud()

@@ -166,7 +166,7 @@ extension NetworkAPI {
                 "Port Security must be enabled in order to have allowed address pairs on a port.")
         }
         let profile = attributes.value("binding:profile").map { $0.isNull ? "{}" : $0.text } ?? "{}"
-        let dhcpOptions = attributes.value("extra_dhcp_opts").map { $0.isNull ? "[]" : $0.text } ?? "[]"
+        let dhcpOptions = try Self.dhcpOptions(attributes.value("extra_dhcp_opts"), merging: []).text
         let port = Port(
             common: Common(
                 id: Self.newID(), projectID: project, name: try attributes.string("name") ?? "",
@@ -218,7 +218,8 @@ extension NetworkAPI {
         if let type = try attributes.string("binding:vnic_type") { port.bindingVNICType = type }
         if let dns = try attributes.string("dns_name") { port.dnsName = dns }
         if let options = attributes.value("extra_dhcp_opts") {
-            port.extraDHCPOpts = options.isNull ? "[]" : options.text
+            let current = (try? JSON.parse(Array(port.extraDHCPOpts.utf8)))?.array ?? []
+            port.extraDHCPOpts = try Self.dhcpOptions(options, merging: current).text
         }
         if let text = try attributes.string("mac_address") {
             guard caller.isAdmin else { throw NeutronFault.policy("update_port:mac_address") }
@@ -324,5 +325,67 @@ extension NetworkAPI {
         transaction.state.ports[port.common.id] = port
         transaction.touch(.port, port.common.id)
         return port
+    }
+}
+
+extension NetworkAPI {
+    /// `extra_dhcp_opts` checked as Neutron checks them (`opt_name` a non-empty string,
+    /// `opt_value` a string or null, `ip_version` 4 or 6) and merged into `current` as
+    /// Neutron merges them: an option of the same name and version is replaced, one with
+    /// a null value removed, a new one added. Null: none.
+    static func dhcpOptions(_ given: JSON?, merging current: [JSON]) throws -> JSON {
+        try dhcpOptions(given, current)
+    }
+
+    /// The IPv4 option names dnsmasq knows (`dnsmasq --help dhcp`).
+    static let dhcpOptionNames: Set<String> = [
+        "netmask", "time-offset", "router", "dns-server", "log-server", "lpr-server", "boot-file-size", "domain-name",
+        "swap-server", "root-path", "extension-path", "ip-forward-enable", "non-local-source-routing", "policy-filter",
+        "max-datagram-reassembly", "default-ttl", "mtu", "all-subnets-local", "router-discovery", "router-solicitation",
+        "static-route", "trailer-encapsulation", "arp-timeout", "ethernet-encap", "tcp-ttl", "tcp-keepalive",
+        "nis-domain", "nis-server", "ntp-server", "netbios-ns", "netbios-dd", "netbios-nodetype", "netbios-scope",
+        "x-windows-fs", "x-windows-dm", "T1", "T2", "vendor-class", "nis+-domain", "nis+-server", "tftp-server",
+        "bootfile-name", "mobile-ip-home", "smtp-server", "pop3-server", "nntp-server", "irc-server", "user-class",
+        "rapid-commit", "client-arch", "client-interface-id", "client-machine-id", "posix-timezone", "tzdb-timezone",
+        "ipv6-only", "domain-search", "sip-server", "classless-static-route", "vendor-id-encap", "tftp-server-address",
+        "server-ip-address",
+    ]
+
+    private static func dhcpOptions(_ given: JSON?, _ current: [JSON]) throws -> JSON {
+        guard let given else { return .array(current) }
+        if given.isNull { return [] }
+        guard let entries = given.array else {
+            throw Attributes.invalid("extra_dhcp_opts", "'\(given.text)' is not a list")
+        }
+        var result = current
+        for entry in entries {
+            guard let name = entry["opt_name"]?.string, !name.isEmpty,
+                name.count <= 64, !name.contains(where: { $0 == "," || $0.isNewline })
+            else {
+                throw Attributes.invalid("extra_dhcp_opts", "'\(entry.text)' has no valid opt_name")
+            }
+            let value = entry["opt_value"]
+            guard let value,
+                value.isNull || (value.string.map { $0.count <= 255 && !$0.contains(where: \.isNewline) } ?? false)
+            else {
+                throw Attributes.invalid("extra_dhcp_opts", "'\(entry.text)' has no valid opt_value")
+            }
+            let version = entry["ip_version"].flatMap { $0.int ?? $0.string.flatMap { Int64($0) } } ?? 4
+            guard version == 4 || version == 6 else {
+                throw Attributes.invalid("extra_dhcp_opts", "ip_version \(version) is not 4 or 6")
+            }
+            // dnsmasq refuses a file with an option it does not know: the network's DHCP
+            // would stop for one port's typo.
+            guard version == 6 || Self.dhcpOptionNames.contains(name) || UInt8(name).map({ $0 > 0 && $0 < 255 }) == true
+            else {
+                throw Attributes.invalid(
+                    "extra_dhcp_opts", "'\(name)' is no DHCP option dnsmasq knows (a name or 1–254)")
+            }
+            result.removeAll { ($0["opt_name"]?.string, $0["ip_version"]?.int ?? 4) == (name, version) }
+            if !value.isNull {
+                result.append(["opt_name": .string(name), "opt_value": value, "ip_version": .int(version)])
+            }
+        }
+        return .array(result)
     }
 }

@@ -63,27 +63,45 @@ public struct DHCPPlan: Sendable, Equatable {
                 interface: DeviceName.dhcpInterface(port: port.id), bridge: bridge,
                 bridgeIsOwned: bridge.hasPrefix("brq-"), mtu: network.mtu, mac: port.macAddress, addresses: addresses)
             let directory = config.directory(network: network.id)
-            let entries = Self.entries(view.ports(of: network.id), subnets: served)
+            let ports = view.ports(of: network.id)
+            let entries = Self.entries(ports, subnets: served)
             servers.append(
                 Server(
                     networkID: network.id, namespace: namespace, port: wired, directory: directory,
                     arguments: Self.arguments(
                         directory: directory, interface: wired.interface, subnets: subnets, mtu: network.mtu,
                         config: config),
-                    hosts: entries.map { "\($0.mac),host-\($0.ip.dashed).\(config.domain),\($0.ip)\n" }.joined(),
+                    hosts: entries.map {
+                        let tag = $0.tagged ? "set:port-\($0.port)," : ""
+                        return "\($0.mac),\(tag)host-\($0.ip.dashed).\(config.domain),\($0.ip)\n"
+                    }.joined(),
                     addnHosts: entries.map { "\($0.ip)\thost-\($0.ip.dashed).\(config.domain) host-\($0.ip.dashed)\n" }
                         .joined(),
-                    options: subnets.map(Self.options).joined()))
+                    options: subnets.map(Self.options).joined() + Self.portOptions(ports)))
         }
     }
 
-    /// Every port's addresses on the served subnets, ports by id.
-    static func entries(_ ports: [Port], subnets: Set<String>) -> [(mac: MACAddress, ip: IPv4)] {
+    /// Every port's addresses on the served subnets, ports by id; `tagged` when the port
+    /// has options of its own.
+    static func entries(_ ports: [Port], subnets: Set<String>) -> [(
+        mac: MACAddress, ip: IPv4, port: String, tagged: Bool
+    )] {
         ports.flatMap { port in
             port.fixedIPs.filter { subnets.contains($0.subnetID) }.compactMap(\.address.v4).map {
-                (port.macAddress, $0)
+                (port.macAddress, $0, port.id, !port.extraDHCPOptions.isEmpty)
             }
         }
+    }
+
+    /// The ports' own options (`extra_dhcp_opts`), as Neutron writes them: `option:NAME`
+    /// for a name, the bare number for a number, for the port's tag only.
+    static func portOptions(_ ports: [Port]) -> String {
+        ports.flatMap { port in
+            port.extraDHCPOptions.map { option in
+                let name = option.name.allSatisfy(\.isNumber) ? option.name : "option:" + option.name
+                return "tag:port-\(port.id),\(name),\(option.value)\n"
+            }
+        }.joined()
     }
 
     /// A subnet's lines of the options file. Option 121 (and Microsoft's 249) carry the host

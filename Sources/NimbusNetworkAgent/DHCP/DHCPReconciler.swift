@@ -147,7 +147,7 @@ public actor DHCPReconciler: Reconciler {
     /// a deleted port's, or one whose address moved. dnsmasq would refuse that address to
     /// the next port IPAM hands it to until the lease ran out (a day).
     public static func staleLeases(_ leases: String, hosts: String) -> [(address: String, mac: String)] {
-        // Hosts lines: `mac,name,address`; lease lines: `expiry mac address name client-id`.
+        // Hosts lines: `mac[,set:tag],name,address`; lease lines: `expiry mac address name client-id`.
         let given = Set(
             hosts.split(separator: "\n").compactMap { line -> String? in
                 let fields = line.split(separator: ",")

@@ -163,6 +163,17 @@ extension Port {
             portSecurityEnabled: reader.bool("port_security_enabled", default: true), allowedAddressPairs: pairs,
             adminStateUp: reader.bool("admin_state_up", default: true))
         projectID = reader.string("project_id")
+        for entry in reader.list("extra_dhcp_opts") {
+            guard let name = entry["opt_name"]?.string, let value = entry["opt_value"]?.string,
+                (entry["ip_version"]?.int ?? 4) == 4
+            else { continue }
+            // One option per line of dnsmasq's file (the API checked the names): an entry
+            // that cannot be written is left out, the port kept.
+            guard !name.isEmpty, !name.contains(where: { $0 == "," || $0.isNewline || $0 == " " }),
+                !value.contains(where: \.isNewline)
+            else { continue }
+            extraDHCPOptions.append(DHCPOption(name: name, value: value))
+        }
         self = try reader.finish("port", id, self)
     }
 }

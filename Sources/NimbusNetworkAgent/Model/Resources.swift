@@ -163,6 +163,17 @@ public struct Port: Sendable, Equatable {
     public var adminStateUp: Bool
     /// The owning project (the metadata proxy names it to the compute service).
     public var projectID = ""
+    /// `extra_dhcp_opts` for IPv4 (name or option number, value), given to dnsmasq for
+    /// this port only.
+    public var extraDHCPOptions: [DHCPOption] = []
+
+    /// An `extra_dhcp_opts` entry.
+    public struct DHCPOption: Sendable, Equatable {
+        /// `opt_name`: a name dnsmasq knows (`bootfile-name`) or an option number.
+        public var name: String
+        /// `opt_value`.
+        public var value: String
+    }
 
     /// The IPv4 fixed addresses, in order.
     public var ipv4: [IPv4] { fixedIPs.compactMap(\.address.v4) }
