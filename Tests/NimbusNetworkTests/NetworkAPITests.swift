@@ -159,7 +159,7 @@ struct NetworkAPITests {
                 "port": [
                     "extra_dhcp_opts": [
                         ["opt_name": "bootfile-name", "opt_value": "grub.efi"],
-                        ["opt_name": "tftp-server", "opt_value": nil],
+                        ["opt_name": "tftp-server", "opt_value": nil], ["opt_name": "150", "opt_value": nil],
                     ]
                 ]
             ])
