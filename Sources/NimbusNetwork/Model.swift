@@ -200,3 +200,10 @@ public struct Quota: Codable, Sendable, Equatable {
     public var projectID: String
     public var limits: [String: Int]
 }
+
+/// What an admin set on an agent (`PUT /v2.0/agents/{id}`): the rest of an agent is its
+/// heartbeat's.
+public struct AgentSetting: Codable, Sendable, Equatable {
+    public var adminStateUp: Bool
+    public var description: String?
+}

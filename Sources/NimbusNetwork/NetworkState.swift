@@ -12,6 +12,8 @@ public struct NetworkState: Sendable {
     public var securityGroups: [String: SecurityGroup] = [:]
     public var rules: [String: SecurityGroupRule] = [:]
     public var quotas: [String: Quota] = [:]
+    /// Agents' settings, by agent id.
+    public var agentSettings: [String: AgentSetting] = [:]
 
     public init() {}
 

@@ -26,11 +26,16 @@ extension StateStore<NetworkState>.Transaction {
 
     /// Marks a project's quota as changed.
     public mutating func touchQuota(_ project: String) { touch(kind: NetworkState.quotaKind, id: project) }
+
+    /// Marks an agent's settings as changed.
+    public mutating func touchAgent(_ id: String) { touch(kind: NetworkState.agentKind, id: id) }
 }
 
 extension NetworkState: StoredState {
     /// The rows' kind for quotas (resources use their `ResourceKind`).
     static let quotaKind = "quota"
+    /// The rows' kind for agents' settings.
+    static let agentKind = "agent_setting"
 
     public mutating func load(kind: String, id: String, body: Data, decoder: JSONDecoder) throws {
         switch kind {
@@ -43,12 +48,14 @@ extension NetworkState: StoredState {
         case "security_group": securityGroups[id] = try decoder.decode(SecurityGroup.self, from: body)
         case "security_group_rule": rules[id] = try decoder.decode(SecurityGroupRule.self, from: body)
         case Self.quotaKind: quotas[id] = try decoder.decode(Quota.self, from: body)
+        case Self.agentKind: agentSettings[id] = try decoder.decode(AgentSetting.self, from: body)
         default: return
         }
     }
 
     public func row(kind: String, id: String, encoder: JSONEncoder) throws -> Data? {
         if kind == Self.quotaKind { return try quotas[id].map(encoder.encode) }
+        if kind == Self.agentKind { return try agentSettings[id].map(encoder.encode) }
         guard let resource = ResourceKind(rawValue: kind) else { return nil }
         return try encoded(resource, id, encoder)
     }

@@ -178,6 +178,27 @@ struct NetworkAPITests {
         }
     }
 
+    @Test("An agent's admin_state_up and description are an admin's to set and kept; the rest is read-only")
+    func agentSettings() async throws {
+        let cloud = try await NetworkCloud()
+        _ = try cloud.api.channel.registry.heartbeat(
+            host: "net", type: "l3", startedAt: Date(), revision: 0, statuses: [])
+        let listed = try await cloud.send(.get, "/v2.0/agents", token: cloud.admin)
+        let id = try #require(listed.json?["agents"]?.array?.first?["id"]?.string, "\(listed.text)")
+        let set = try await cloud.send(
+            .put, "/v2.0/agents/\(id)", token: cloud.admin,
+            json: ["agent": ["admin_state_up": false, "description": "draining"]])
+        #expect(set.json?["agent"]?["admin_state_up"] == false, "\(set.text)")
+        let shown = try await cloud.send(.get, "/v2.0/agents/\(id)", token: cloud.admin)
+        #expect(shown.json?["agent"]?["description"]?.string == "draining", "\(shown.text)")
+        let readOnly = try await cloud.failure(
+            .put, "/v2.0/agents/\(id)", token: cloud.admin, json: ["agent": ["host": "other"]], status: .badRequest)
+        #expect(readOnly.message == "Cannot update read-only attribute host")
+        _ = try await cloud.failure(
+            .put, "/v2.0/agents/\(id)", token: cloud.demo, json: ["agent": ["admin_state_up": true]],
+            status: .notFound)
+    }
+
     @Test("Conflicts and refusals answer Neutron's types")
     func refusals() async throws {
         let cloud = try await NetworkCloud()

@@ -178,17 +178,19 @@ extension NetworkAPI {
     }
 
     func agentBodies() throws -> [JSON] {
-        try agents.agents().compactMap { agent -> JSON? in
+        let settings = store.snapshot.agentSettings
+        return try agents.agents().compactMap { agent -> JSON? in
             guard let kind = Self.agentKinds[agent.type] else { return nil }
+            let id = Self.agentID(type: agent.type, host: agent.host)
             return [
-                "id": .string(Self.agentID(type: agent.type, host: agent.host)), "agent_type": .string(kind.type),
+                "id": .string(id), "agent_type": .string(kind.type),
                 "binary": .string(kind.binary), "topic": .string(kind.topic), "host": .string(agent.host),
-                "admin_state_up": true, "alive": .bool(agent.alive),
+                "admin_state_up": .bool(settings[id]?.adminStateUp ?? true), "alive": .bool(agent.alive),
                 "availability_zone": agent.type == "linuxbridge" ? nil : "nova",
                 "created_at": .string(Self.agentTime(agent.startedAt)),
                 "started_at": .string(Self.agentTime(agent.startedAt)),
                 "heartbeat_timestamp": .string(Self.agentTime(agent.heartbeatAt)), "configurations": [:],
-                "description": nil,
+                "description": .optional(settings[id]?.description),
                 "resources_synced": nil,
             ]
         }
@@ -242,7 +244,48 @@ extension NetworkAPI {
                 let agent = try agents.agents().first(where: { Self.agentID(type: $0.type, host: $0.host) == id })
             else { throw NeutronFault(.notFound, "AgentNotFound", "Agent \(id) could not be found.") }
             _ = try agents.remove(host: agent.host, type: agent.type)
+            try store.write { transaction in
+                transaction.state.agentSettings[id] = nil
+                transaction.touchAgent(id)
+            }
             return Response.empty()
+        }
+        // An admin sets `admin_state_up` and `description`; the rest is the agent's own.
+        router.put("/v2.0/agents/:id") { request, context in
+            let caller = try await caller(request)
+            let id = try context.parameters.require("id")
+            guard caller.isAdmin, try agentBodies().contains(where: { $0["id"]?.string == id }) else {
+                throw NeutronFault(.notFound, "AgentNotFound", "Agent \(id) could not be found.")
+            }
+            let given = try await body(request, context: context)
+            guard let members = given["agent"]?.members else {
+                throw NeutronFault.badRequest("Resource body required")
+            }
+            var setting = store.snapshot.agentSettings[id] ?? AgentSetting(adminStateUp: true, description: nil)
+            for (key, value) in members {
+                switch key {
+                case "admin_state_up":
+                    guard let flag = value.bool else {
+                        throw NeutronFault.badRequest(
+                            "Invalid input for admin_state_up. Reason: '\(value.text)' is not a valid boolean value.")
+                    }
+                    setting.adminStateUp = flag
+                case "description":
+                    guard value.isNull || (value.string?.count ?? 256) <= 255 else {
+                        throw NeutronFault.badRequest(
+                            "Invalid input for description. Reason: '\(value.text)' is not a valid string.")
+                    }
+                    setting.description = value.string
+                default:
+                    throw NeutronFault.badRequest("Cannot update read-only attribute \(key)")
+                }
+            }
+            try store.write { transaction in
+                transaction.state.agentSettings[id] = setting
+                transaction.touchAgent(id)
+            }
+            let agent = try agentBodies().first { $0["id"]?.string == id } ?? [:]
+            return Response.json(["agent": agent])
         }
         quotaRoutes(on: router)
     }
