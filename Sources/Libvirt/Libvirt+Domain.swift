@@ -124,6 +124,9 @@ extension Libvirt.Connection {
         case suspend
         /// Resumes them (`virDomainResume`).
         case resume
+        /// Saves the running guest's memory to libvirt's managed save image and stops it
+        /// (`virDomainManagedSave`); the next start restores it.
+        case managedSave
         /// Removes the definition with its managed save and snapshot metadata
         /// (`virDomainUndefineFlags`); a running domain becomes transient. (Domains here boot
         /// from BIOS and keep no checkpoints: no NVRAM or checkpoint flags, which libvirt's
@@ -143,6 +146,7 @@ extension Libvirt.Connection {
                 case .reset: try Libvirt.check(virDomainReset(domain, 0), "virDomainReset")
                 case .suspend: try Libvirt.check(virDomainSuspend(domain), "virDomainSuspend")
                 case .resume: try Libvirt.check(virDomainResume(domain), "virDomainResume")
+                case .managedSave: try Libvirt.check(virDomainManagedSave(domain, 0), "virDomainManagedSave")
                 case .undefine:
                     let flags =
                         VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue

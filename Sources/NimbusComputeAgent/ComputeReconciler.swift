@@ -103,7 +103,7 @@ public actor ComputeReconciler: Reconciler {
             let generation = Int(body["generation"]?.int ?? 0)
             guard let previous = statuses[id], previous.state != "ERROR" else { continue }
             let state = (try? libvirt.state(uuid: id)) ?? .noState
-            let now = Self.status(of: state)
+            let now = Self.status(of: state, power: body["power"]?.string)
             if now != previous.state {
                 statuses[id] = ResourceStatus(kind: "instance", id: id, state: now, detail: "\(generation)|")
             }
@@ -131,8 +131,12 @@ public actor ComputeReconciler: Reconciler {
         }
     }
 
-    static func status(of state: Libvirt.State) -> String {
+    /// The status of a domain in `state` whose server asked for `power`: a pause or a
+    /// managed save asked for shows as such; one not asked for (a snapshot's pause) is ACTIVE.
+    static func status(of state: Libvirt.State, power: String? = nil) -> String {
         switch state {
+        case .paused where power == "paused": "PAUSED"
+        case .shutoff where power == "suspended": "SUSPENDED"
         case .running, .blocked, .paused, .suspended: "ACTIVE"
         case .shutoff, .shutdown, .crashed: "SHUTOFF"
         case .noState: "ERROR"
@@ -150,7 +154,8 @@ public actor ComputeReconciler: Reconciler {
             let state = try await power(id, body, in: directory)
             await snapshot(id, body, in: directory)
             statuses[id] = ResourceStatus(
-                kind: "instance", id: id, state: Self.status(of: state), detail: "\(generation)|")
+                kind: "instance", id: id, state: Self.status(of: state, power: body["power"]?.string),
+                detail: "\(generation)|")
         } catch {
             logger.error("instance failed", metadata: ["instance": "\(id)", "error": "\(error)"])
             statuses[id] = ResourceStatus(kind: "instance", id: id, state: "ERROR", detail: "\(generation)|\(error)")
@@ -236,7 +241,15 @@ public actor ComputeReconciler: Reconciler {
     func power(_ id: String, _ body: JSON, in directory: String) async throws -> Libvirt.State {
         var state = try libvirt.state(uuid: id)
         let running = state == .running || state == .blocked || state == .paused
-        if body["power"]?.string == "stopped" {
+        let asked = body["power"]?.string ?? "running"
+        // Suspended: the guest's memory saved by libvirt, the domain off until resumed
+        // (a start restores it).
+        if asked == "suspended" {
+            guard running else { return state }
+            try libvirt.perform(.managedSave, uuid: id)
+            return try libvirt.state(uuid: id)
+        }
+        if asked == "stopped" {
             guard running else { return state }
             try? libvirt.perform(.shutdown, uuid: id)
             let deadline = ContinuousClock.now + settings.shutdownTimeout
@@ -248,14 +261,14 @@ public actor ComputeReconciler: Reconciler {
             try libvirt.perform(.destroy, uuid: id)
             return try libvirt.state(uuid: id)
         }
-        let asked = Int(body["reboots"]?.int ?? 0)
+        let reboots = Int(body["reboots"]?.int ?? 0)
         let done =
             (try? String(contentsOfFile: directory + "/reboots", encoding: .utf8)).flatMap {
                 Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
             } ?? 0
         if !running {
             try libvirt.perform(.start, uuid: id)
-        } else if asked > done {
+        } else if reboots > done {
             if body["reboot_type"]?.string == "HARD" {
                 try libvirt.perform(.destroy, uuid: id)
                 try libvirt.perform(.start, uuid: id)
@@ -263,8 +276,15 @@ public actor ComputeReconciler: Reconciler {
                 try libvirt.perform(.reboot, uuid: id)
             }
         }
-        if asked != done {
-            try? String(asked).write(toFile: directory + "/reboots", atomically: true, encoding: .utf8)
+        if reboots != done {
+            try? String(reboots).write(toFile: directory + "/reboots", atomically: true, encoding: .utf8)
+        }
+        // Paused: the vCPUs stopped, the guest in memory.
+        state = try libvirt.state(uuid: id)
+        if asked == "paused", state == .running || state == .blocked {
+            try libvirt.perform(.suspend, uuid: id)
+        } else if asked != "paused", state == .paused {
+            try libvirt.perform(.resume, uuid: id)
         }
         return try libvirt.state(uuid: id)
     }

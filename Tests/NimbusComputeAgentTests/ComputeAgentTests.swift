@@ -226,6 +226,17 @@ struct ComputeReconcilerTests {
         let started = await reconciler.apply(Self.instance(id, generation: 3, reboots: 1))
         #expect(started?.state == "ACTIVE" && started?.detail == "3|", "\(String(describing: started))")
         #expect(try String(contentsOfFile: directory + "/\(id)/reboots", encoding: .utf8) == "1")
+        // Paused and unpaused; suspended (a managed save) and resumed.
+        let paused = await reconciler.apply(Self.instance(id, generation: 4, power: "paused", reboots: 1))
+        #expect(paused?.state == "PAUSED" && paused?.detail == "4|", "\(String(describing: paused))")
+        #expect(try libvirt.state(uuid: id) == .paused)
+        let unpaused = await reconciler.apply(Self.instance(id, generation: 5, reboots: 1))
+        #expect(unpaused?.state == "ACTIVE" && unpaused?.detail == "5|", "\(String(describing: unpaused))")
+        let suspended = await reconciler.apply(Self.instance(id, generation: 6, power: "suspended", reboots: 1))
+        #expect(suspended?.state == "SUSPENDED", "\(String(describing: suspended))")
+        #expect(try libvirt.state(uuid: id) == .shutoff)
+        let resumed = await reconciler.apply(Self.instance(id, generation: 7, reboots: 1))
+        #expect(resumed?.state == "ACTIVE" && resumed?.detail == "7|", "\(String(describing: resumed))")
 
         // An image that cannot be had: the instance is in ERROR with the reason.
         let broken = UUID().uuidString.lowercased()

@@ -175,6 +175,19 @@ extension IntegrationTests.IdentityIntegrationTests {
         )
         #expect(forged.stdout == "403", "a request with a forged signature: \(forged.text)")
 
+        // A security group added to the server's port and removed again.
+        #expect(try cloud.openstack(["server", "add", "security", "group", "vm1", "default"], as: member).status == 0)
+        let grouped = try cloud.json(["server", "show", "vm1", "-c", "security_groups"], as: member) as? [String: Any]
+        let groupNames = "\(grouped?["security_groups"] ?? "")"
+        #expect(groupNames.contains("default"), "\(grouped ?? [:])")
+        let twice = try cloud.openstack(["server", "add", "security", "group", "vm1", "default"], as: member)
+        #expect(twice.status != 0, "\(twice.text)")
+        #expect(
+            try cloud.openstack(["server", "remove", "security", "group", "vm1", "default"], as: member).status == 0)
+        let portGroups = try cloud.json(["port", "show", portID, "-c", "security_group_ids"]) as? [String: Any]
+        let portGroupIDs = "\(portGroups?["security_group_ids"] ?? "")"
+        #expect(portGroupIDs.split(separator: ",").count == 1, "\(portGroups ?? [:])")
+
         // Properties (the server's metadata), set and unset.
         #expect(try cloud.openstack(["server", "set", "--property", "role=web", "vm1"], as: member).status == 0)
         let properties = try cloud.json(["server", "show", "vm1", "-c", "properties"], as: member) as? [String: Any]
@@ -228,6 +241,25 @@ extension IntegrationTests.IdentityIntegrationTests {
         #expect(try cloud.openstack(["image", "delete", "vm1-snap"], as: member).status == 0)
         #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm1", address], as: member).status == 0)
         #expect(try eventually(60) { try login().status == 0 }, "ssh to vm1 again")
+        // Pause and unpause; suspend (libvirt's managed save) and resume: the guest's
+        // uptime goes on across both.
+        func uptime() throws -> Double? {
+            Double(try login("cut -d' ' -f1 /proc/uptime").stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let before = try uptime() ?? 0
+        for (action, shown, back) in [("pause", "PAUSED", "unpause"), ("suspend", "SUSPENDED", "resume")] {
+            #expect(try cloud.openstack(["server", action, "vm1"], as: member).status == 0)
+            #expect(try eventually(60) { try status() == shown }, "\(shown) after \(action)")
+            #expect(try cloud.openstack(["server", back, "vm1"], as: member).status == 0)
+            #expect(try eventually(60) { try status() == "ACTIVE" }, "ACTIVE after \(back)")
+        }
+        var after: Double?
+        #expect(
+            try eventually(60) {
+                after = try uptime()
+                return after != nil
+            }, "ssh after resume")
+        #expect((after ?? 0) > before, "uptime \(before) → \(after ?? 0): the guest was not rebooted")
         #expect(try cloud.openstack(["server", "stop", "vm1"], as: member).status == 0)
         #expect(try eventually(30) { try status() == "SHUTOFF" }, "SHUTOFF after stop")
         #expect(try ssh("virsh -c qemu:///system list --name --state-shutoff").stdout.contains("instance-"))

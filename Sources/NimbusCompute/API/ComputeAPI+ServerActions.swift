@@ -46,6 +46,30 @@ extension ComputeAPI {
                     server.rebootType = type
                     server.task = type == "SOFT" ? "reboot_started" : "reboot_started_hard"
                 }
+            case "pause":
+                try change(id, action: "pause", allowed: ["ACTIVE"]) { server in
+                    server.power = "paused"
+                    server.task = "pausing"
+                }
+            case "unpause":
+                try change(id, action: "unpause", allowed: ["PAUSED"]) { server in
+                    server.power = "running"
+                    server.task = "unpausing"
+                }
+            case "suspend":
+                try change(id, action: "suspend", allowed: ["ACTIVE"]) { server in
+                    server.power = "suspended"
+                    server.task = "suspending"
+                }
+            case "resume":
+                try change(id, action: "resume", allowed: ["SUSPENDED"]) { server in
+                    server.power = "running"
+                    server.task = "resuming"
+                }
+            case "addSecurityGroup", "removeSecurityGroup":
+                try await changeSecurityGroup(
+                    id, adding: action == "addSecurityGroup", body[action] ?? .null,
+                    token: request.headers[.xAuthToken] ?? "")
             case "createImage":
                 let image = try await createImage(id, body[action] ?? .null, caller, request)
                 guard Self.version(context) >= Microversion(2, 45) else {
@@ -139,7 +163,7 @@ extension ComputeAPI {
                 properties.append((key, .string(value)))
             }
         }
-        let allowed: Set = ["ACTIVE", "SHUTOFF"]
+        let allowed: Set = ["ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED"]
         try change(id, action: "createImage", allowed: allowed, dryRun: true) { _ in }
         guard let server = store.snapshot.servers[id] else { throw Self.serverNotFound(id) }
         let token = request.headers[.xAuthToken] ?? ""
@@ -171,6 +195,50 @@ extension ComputeAPI {
             throw error
         }
         return imageID
+    }
+
+    /// `addSecurityGroup` / `removeSecurityGroup` (`name`: a group's name or id): every port
+    /// of the server gets the group or loses it, through the network service with the
+    /// caller's token, as Nova does; 404 for a group the caller cannot see, 400 when the
+    /// server already has it (or has it not).
+    func changeSecurityGroup(_ id: String, adding: Bool, _ given: JSON, token: String) async throws {
+        guard let peers else { throw ComputeFault(.serviceUnavailable, "The compute service has no network service.") }
+        guard let name = given["name"]?.string, !name.isEmpty else {
+            throw ComputeFault.invalid("name", given["name"], "'name' is a required property")
+        }
+        guard let server = store.snapshot.servers[id] else { throw Self.serverNotFound(id) }
+        let group: (id: String, name: String)
+        do { group = try await resolveGroups([name], token: token, peers: peers)[0] } catch let fault as ComputeFault
+            where fault.status == .badRequest
+        {
+            throw ComputeFault.notFound("Security group \(name) not found for project \(server.projectID).")
+        }
+        var changed = false
+        for port in server.ports {
+            let shown = try await peers.send(.network, .GET, "/v2.0/ports/\(port.id)", token: token)
+            try Self.check(shown)
+            var groups = (shown.body["port"]?["security_groups"]?.array ?? []).compactMap(\.string)
+            guard groups.contains(group.id) != adding else { continue }
+            if adding { groups.append(group.id) } else { groups.removeAll { $0 == group.id } }
+            let answer = try await peers.send(
+                .network, .PUT, "/v2.0/ports/\(port.id)", token: token,
+                body: ["port": ["security_groups": .array(groups.map(JSON.string))]])
+            try Self.check(answer)
+            changed = true
+        }
+        guard changed || server.ports.isEmpty else {
+            throw ComputeFault.badRequest(
+                adding
+                    ? "Security group \(group.name) is already associated with the instance \(id)"
+                    : "Security group \(group.name) not associated with the instance \(id)")
+        }
+        try updateServer(id) { server in
+            if adding {
+                if !server.securityGroups.contains(group.name) { server.securityGroups.append(group.name) }
+            } else {
+                server.securityGroups.removeAll { $0 == group.name }
+            }
+        }
     }
 
     /// Applies an action to a server the agent holds: refused (409) unless its status is

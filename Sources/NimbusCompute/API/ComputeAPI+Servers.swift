@@ -42,6 +42,8 @@ extension ComputeAPI {
             switch reported.state {
             case "ACTIVE": return Display(status: "ACTIVE", vmState: "active", power: 1)
             case "SHUTOFF": return Display(status: "SHUTOFF", vmState: "stopped", power: 4)
+            case "PAUSED": return Display(status: "PAUSED", vmState: "paused", power: 3)
+            case "SUSPENDED": return Display(status: "SUSPENDED", vmState: "suspended", power: 4)
             default:
                 return Display(status: "ERROR", vmState: "error", power: 0, fault: reported.message)
             }
@@ -53,14 +55,21 @@ extension ComputeAPI {
         case "reboot_started": return Display(status: "REBOOT", vmState: "active", task: server.task, power: 1)
         case "reboot_started_hard":
             return Display(status: "HARD_REBOOT", vmState: "active", task: server.task, power: 1)
-        case "image_uploading":
-            return server.power == "stopped"
-                ? Display(status: "SHUTOFF", vmState: "stopped", task: server.task, power: 4)
-                : Display(status: "ACTIVE", vmState: "active", task: server.task, power: 1)
-        default:
-            return server.power == "stopped"
-                ? Display(status: "SHUTOFF", vmState: "stopped", power: 4)
-                : Display(status: "ACTIVE", vmState: "active", power: 1)
+        case "pausing", "suspending": return Display(status: "ACTIVE", vmState: "active", task: server.task, power: 1)
+        case "unpausing": return Display(status: "PAUSED", vmState: "paused", task: server.task, power: 3)
+        case "resuming": return Display(status: "SUSPENDED", vmState: "suspended", task: server.task, power: 4)
+        case "image_uploading": return resting(server, task: server.task)
+        default: return resting(server, task: nil)
+        }
+    }
+
+    /// What a server shows in the power state asked of it, with `task` under way.
+    static func resting(_ server: Server, task: String?) -> Display {
+        switch server.power {
+        case "stopped": Display(status: "SHUTOFF", vmState: "stopped", task: task, power: 4)
+        case "paused": Display(status: "PAUSED", vmState: "paused", task: task, power: 3)
+        case "suspended": Display(status: "SUSPENDED", vmState: "suspended", task: task, power: 4)
+        default: Display(status: "ACTIVE", vmState: "active", task: task, power: 1)
         }
     }
 
