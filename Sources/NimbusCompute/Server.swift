@@ -53,6 +53,17 @@ public struct Server: Codable, Sendable, Equatable {
     /// The image a snapshot asked for is to be uploaded to (`createImage`); the agent
     /// uploads it once.
     public var snapshotImage: String? = nil
+    /// What was done to it, oldest first (Nova's instance actions).
+    public var actions: [InstanceAction]? = nil
+}
+
+/// One action on a server (`os-instance-actions`): who asked, in which request, when.
+public struct InstanceAction: Codable, Sendable, Equatable {
+    public var action: String
+    public var requestID: String
+    public var userID: String
+    public var projectID: String
+    public var startTime: Int64
 }
 
 /// A port the server is plugged into, as the network service made or handed it over.

@@ -11,6 +11,8 @@ public struct ServiceContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The microversion `MicroversionMiddleware` negotiated (nil for unversioned APIs).
     public var microversion: Microversion?
+    /// The request's id, when the service names its requests (`x-openstack-request-id`).
+    public var requestID: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -137,3 +137,29 @@ struct MetadataAPITests {
         #expect(!MetadataSignature.isValid("", for: "i-1", secret: "secret"))
     }
 }
+
+@Suite("Compute API: instance actions")
+struct InstanceActionTests {
+    @Test("An action is recorded with its request id and shown with its event; one under way refuses the next (409)")
+    func actions() async throws {
+        let (cloud, _, server) = try await MetadataAPITests.cloud()
+        let path = "/v2.1/servers/\(server.id)"
+        let paused = try await cloud.send(.post, path + "/action", token: cloud.demo, json: ["pause": nil])
+        #expect(paused.status == .accepted, "\(paused.text)")
+        let requestID = try #require(paused.header("X-OpenStack-Request-ID"))
+        let shown = try await cloud.send(.get, path, token: cloud.demo, version: "2.96")
+        #expect(shown.json?["server"]?["OS-EXT-STS:task_state"]?.string == "pausing", "\(shown.text)")
+        let again = try await cloud.send(.post, path + "/action", token: cloud.demo, json: ["unpause": nil])
+        #expect(again.status == .conflict, "\(again.text)")
+        let listed = try await cloud.send(.get, path + "/os-instance-actions", token: cloud.demo)
+        let actions = listed.json?["instanceActions"]?.array ?? []
+        #expect(actions.map { $0["action"]?.string } == ["pause"], "\(listed.text)")
+        #expect(actions.first?["request_id"]?.string == requestID)
+        let one = try await cloud.send(
+            .get, path + "/os-instance-actions/\(requestID)", token: cloud.demo, version: "2.62")
+        let event = one.json?["instanceAction"]?["events"]?.array?.first
+        #expect(event?["event"]?.string == "compute_pause" && event?["host"] == nil, "\(one.text)")
+        let missing = try await cloud.send(.get, path + "/os-instance-actions/req-none", token: cloud.demo)
+        #expect(missing.status == .notFound)
+    }
+}

@@ -260,6 +260,10 @@ extension IntegrationTests.IdentityIntegrationTests {
                 return after != nil
             }, "ssh after resume")
         #expect((after ?? 0) > before, "uptime \(before) → \(after ?? 0): the guest was not rebooted")
+        let events = try cloud.openstack(["server", "event", "list", "vm1", "-f", "value", "-c", "Action"], as: member)
+        for action in ["create", "createImage", "pause", "unpause", "suspend", "resume"] {
+            #expect(events.stdout.split(separator: "\n").contains(Substring(action)), "\(action): \(events.text)")
+        }
         #expect(try cloud.openstack(["server", "stop", "vm1"], as: member).status == 0)
         #expect(try eventually(30) { try status() == "SHUTOFF" }, "SHUTOFF after stop")
         #expect(try ssh("virsh -c qemu:///system list --name --state-shutoff").stdout.contains("instance-"))

@@ -73,10 +73,12 @@ extension ComputeAPI {
             case "createImage":
                 let image = try await createImage(id, body[action] ?? .null, caller, request)
                 guard Self.version(context) >= Microversion(2, 45) else {
+                    try record(action, on: id, caller, context)
                     var headers = HTTPFields()
                     headers[.location] = "\(peers?.imageURL ?? "")/v2/images/\(image)"
                     return Response(status: .accepted, headers: headers)
                 }
+                try record(action, on: id, caller, context)
                 return Response.json(["image_id": .string(image)], status: .accepted)
             case "addFixedIp", "removeFixedIp":
                 guard Self.version(context) <= Microversion(2, 43) else {
@@ -86,6 +88,7 @@ extension ComputeAPI {
             default:
                 throw ComputeFault.badRequest("There is no such action: \(action)")
             }
+            try record(action, on: id, caller, context)
             return Response(status: .accepted)
         }
     }
@@ -195,6 +198,65 @@ extension ComputeAPI {
             throw error
         }
         return imageID
+    }
+
+    /// The instance actions Nova records (its names: `stop`, `start`, `reboot`, `pause`,
+    /// `createImage`, …), with the request that asked.
+    static let recorded: [String: String] = [
+        "os-stop": "stop", "os-start": "start", "reboot": "reboot", "pause": "pause", "unpause": "unpause",
+        "suspend": "suspend", "resume": "resume", "createImage": "createImage",
+    ]
+
+    func record(_ action: String, on id: String, _ caller: Caller, _ context: ServiceContext) throws {
+        guard let name = Self.recorded[action] else { return }
+        let entry = InstanceAction(
+            action: name, requestID: context.requestID ?? "", userID: caller.userID,
+            projectID: caller.projectID ?? "", startTime: clock())
+        try updateServer(id) { server in server.actions = (server.actions ?? []) + [entry] }
+    }
+
+    /// `os-instance-actions`: a server's actions, newest first, and one of them by its
+    /// request id with its event (Nova's `compute_<action>`, finished as the agent applied it).
+    static func actionBody(_ action: InstanceAction, _ server: Server, _ version: Microversion) -> [(String, JSON)] {
+        var fields: [(String, JSON)] = [
+            ("action", .string(action.action)), ("instance_uuid", .string(server.id)), ("message", .null),
+            ("project_id", .string(action.projectID)), ("request_id", .string(action.requestID)),
+            ("start_time", .string(Timestamp.utc(action.startTime))), ("user_id", .string(action.userID)),
+        ]
+        if version >= Microversion(2, 58) { fields.append(("updated_at", .string(Timestamp.utc(action.startTime)))) }
+        return fields
+    }
+
+    func instanceActionRoutes(on router: Hummingbird.Router<ServiceContext>) {
+        router.get("/v2.1/servers/:id/os-instance-actions") { request, context in
+            let caller = try await caller(request)
+            let server = try visibleServer(try context.parameters.require("id"), caller)
+            let version = Self.version(context)
+            let actions = (server.actions ?? []).reversed().map { JSON.object(Self.actionBody($0, server, version)) }
+            return Response.json(["instanceActions": .array(actions)])
+        }
+        router.get("/v2.1/servers/:id/os-instance-actions/:request") { request, context in
+            let caller = try await caller(request)
+            let server = try visibleServer(try context.parameters.require("id"), caller)
+            let wanted = try context.parameters.require("request")
+            guard let action = server.actions?.last(where: { $0.requestID == wanted }) else {
+                throw ComputeFault.notFound("Action \(wanted) on instance \(server.id) not found")
+            }
+            let version = Self.version(context)
+            var fields = Self.actionBody(action, server, version)
+            var event: [(String, JSON)] = [
+                ("event", .string("compute_" + action.action)),
+                ("start_time", .string(Timestamp.utc(action.startTime))),
+                ("finish_time", .string(Timestamp.utc(action.startTime))), ("result", "Success"),
+            ]
+            if caller.isAdmin { event.append(("traceback", .null)) }
+            if version >= Microversion(2, 62) {
+                event.append(("hostId", .string(Self.hostID(server))))
+                if caller.isAdmin { event.append(("host", .string(server.host))) }
+            }
+            fields.append(("events", .array([.object(event)])))
+            return Response.json(["instanceAction": .object(fields)])
+        }
     }
 
     /// `addSecurityGroup` / `removeSecurityGroup` (`name`: a group's name or id): every port

@@ -354,7 +354,9 @@ extension ComputeAPI {
 
     /// Creates the servers of a request: each placed and recorded first (so two requests
     /// at once never share the last room on a host), then networked, then handed over.
-    func createServers(_ request: ServerRequest, _ caller: Caller, token: String, reservation: String) async throws
+    func createServers(
+        _ request: ServerRequest, _ caller: Caller, token: String, reservation: String, requestID: String = ""
+    ) async throws
         -> [Server]
     {
         guard let peers else {
@@ -392,7 +394,12 @@ extension ComputeAPI {
                     task: host == nil ? nil : "networking",
                     fault: host == nil ? "No valid host was found. There are not enough hosts available." : nil,
                     serial: transaction.state.nextSerial, launchIndex: index, reservationID: reservation,
-                    createdAt: now, updatedAt: now, configDrive: request.configDrive || forceConfigDrive)
+                    createdAt: now, updatedAt: now, configDrive: request.configDrive || forceConfigDrive,
+                    actions: [
+                        InstanceAction(
+                            action: "create", requestID: requestID, userID: caller.userID, projectID: project,
+                            startTime: now)
+                    ])
                 transaction.state.servers[server.id] = server
                 transaction.touch(.server, server.id)
                 made.append(server)

@@ -63,6 +63,14 @@ extension ComputeAPI {
         }
     }
 
+    /// Nova's `hostId`: the host, hashed with the project (56 hex digits; empty without a host).
+    static func hostID(_ server: Server) -> String {
+        guard !server.host.isEmpty else { return "" }
+        return SHA256.hash(data: Array((server.projectID + server.host).utf8)).prefix(28).map {
+            String(format: "%02x", $0)
+        }.joined()
+    }
+
     /// What a server shows in the power state asked of it, with `task` under way.
     static func resting(_ server: Server, task: String?) -> Display {
         switch server.power {
@@ -138,12 +146,7 @@ extension ComputeAPI {
         } else {
             flavor = ["id": .string(server.flavor.id), "links": [Self.bookmark(origin, "flavors", server.flavor.id)]]
         }
-        let hostID =
-            server.host.isEmpty
-            ? ""
-            : SHA256.hash(data: Array((server.projectID + server.host).utf8)).prefix(28).map {
-                String(format: "%02x", $0)
-            }.joined()
+        let hostID = Self.hostID(server)
         var fields: [(String, JSON)] = [
             ("id", .string(server.id)), ("name", .string(server.name)), ("status", .string(shown.status)),
             ("tenant_id", .string(server.projectID)), ("user_id", .string(server.userID)),
@@ -226,7 +229,9 @@ extension ComputeAPI {
             let parsed = try parseServer(given, store.snapshot, caller, version)
             let token = request.headers[.xAuthToken] ?? ""
             let reservation = "r-" + UUID().uuidString.lowercased().prefix(8)
-            let servers = try await createServers(parsed, caller, token: token, reservation: reservation)
+            let servers = try await createServers(
+                parsed, caller, token: token, reservation: reservation,
+                requestID: context.requestID ?? "")
             if given["return_reservation_id"]?.bool == true {
                 return Response.json(["reservation_id": .string(reservation)], status: .accepted)
             }

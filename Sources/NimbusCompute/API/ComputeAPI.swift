@@ -134,6 +134,7 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.hostRoutes(on: router)
     api.serverRoutes(on: router)
     api.serverActionRoutes(on: router)
+    api.instanceActionRoutes(on: router)
     api.serverDetailRoutes(on: router)
     api.securityGroupRoutes(on: router)
     api.channel.addRoutes(to: router)
@@ -148,8 +149,11 @@ struct ComputeRequestID: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
-        var response = try await next(request, context)
+        // The handlers see the id too (instance actions name their request).
         let id = "req-" + UUID().uuidString.lowercased()
+        var context = context
+        context.requestID = id
+        var response = try await next(request, context)
         response.headers[.xOpenStackRequestID] = id
         response.headers[.xComputeRequestID] = id
         return response
