@@ -151,15 +151,32 @@ public actor ComputeReconciler: Reconciler {
             if try libvirt.domain(uuid: id) == nil {
                 try await build(id, body, in: directory)
             }
-            let state = try await power(id, body, in: directory)
-            await snapshot(id, body, in: directory)
+            var state = try await power(id, body, in: directory)
+            if body["snapshot"]?["image_id"]?.string != nil {
+                await snapshot(id, body, in: directory)
+                state = try libvirt.state(uuid: id)
+            }
             statuses[id] = ResourceStatus(
                 kind: "instance", id: id, state: Self.status(of: state, power: body["power"]?.string),
                 detail: "\(generation)|")
         } catch {
             logger.error("instance failed", metadata: ["instance": "\(id)", "error": "\(error)"])
             statuses[id] = ResourceStatus(kind: "instance", id: id, state: "ERROR", detail: "\(generation)|\(error)")
+            await abandonSnapshot(id, body)
         }
+    }
+
+    /// A snapshot asked of an instance that failed: its image is deleted (not left queued),
+    /// once.
+    func abandonSnapshot(_ id: String, _ body: JSON) async {
+        guard let image = body["snapshot"]?["image_id"]?.string, !image.isEmpty, !image.contains("/"),
+            !image.hasPrefix(".")
+        else { return }
+        let marker = settings.instancesDirectory + "/" + id + "/snapshot-" + image
+        guard !FileManager.default.fileExists(atPath: marker) else { return }
+        logger.error("snapshot abandoned: the instance failed", metadata: ["instance": "\(id)", "image": "\(image)"])
+        await images.delete(image, at: body["image_url"]?.string ?? "")
+        _ = FileManager.default.createFile(atPath: marker, contents: nil)
     }
 
     /// Uploads the instance's disk to the image the API made for a snapshot, once: the

@@ -48,8 +48,16 @@ public final class MetadataProxy: Sendable {
     /// Per router: its listener, and the instances on its networks by fixed address.
     let routers = NIOLockedValueBox<[String: (channel: Channel, clients: [String: MetadataRequester])]>([:])
 
+    /// Guests' open connections, by router: closed with the router's listener (an open
+    /// socket would keep a deleted router's namespace alive).
+    let connections = NIOLockedValueBox<[String: [ObjectIdentifier: Channel]]>([:])
+
     /// The most a guest may send in one request's body.
     static let bodyLimit = 64 << 10
+    /// The most connections open at once through one router's proxy.
+    static let connectionLimit = 64
+    /// How long a guest's connection may stay silent.
+    static let idleTimeout: TimeAmount = .seconds(20)
 
     public init(config: MetadataProxyConfig, logger: Logger) throws {
         self.config = config
@@ -57,23 +65,50 @@ public final class MetadataProxy: Sendable {
         client = try ServiceClient(baseURL: config.url, timeout: .seconds(10))
     }
 
-    /// Closes the listeners of every router but `keeping`.
+    /// Closes the listeners of every router but `keeping`, with their connections.
     public func retire(keeping: Set<String>) async {
-        let stale = routers.withLockedValue { current -> [Channel] in
+        let gone = routers.withLockedValue { current -> [(String, Channel)] in
             let gone = current.keys.filter { !keeping.contains($0) }
             defer { for id in gone { current[id] = nil } }
-            return gone.compactMap { current[$0]?.channel }
+            return gone.compactMap { id in current[id].map { (id, $0.channel) } }
         }
-        for channel in stale { try? await channel.close() }
+        for (id, channel) in gone {
+            try? await channel.close()
+            await closeConnections(of: id)
+        }
     }
 
-    /// Closes the listener of `router`, if it has one.
+    /// Closes the listener of `router`, if it has one, with its connections.
     public func retire(_ router: String) async {
         let channel = routers.withLockedValue { current in
             defer { current[router] = nil }
             return current[router]?.channel
         }
         try? await channel?.close()
+        await closeConnections(of: router)
+    }
+
+    func closeConnections(of router: String) async {
+        let open = connections.withLockedValue { current in
+            defer { current[router] = nil }
+            return Array((current[router] ?? [:]).values)
+        }
+        for channel in open { try? await channel.close() }
+    }
+
+    /// Takes a guest's connection through `router`'s proxy, unless it has too many open.
+    func admit(_ channel: Channel, router: String) -> Bool {
+        let key = ObjectIdentifier(channel)
+        let admitted = connections.withLockedValue { current -> Bool in
+            guard (current[router]?.count ?? 0) < Self.connectionLimit else { return false }
+            current[router, default: [:]][key] = channel
+            return true
+        }
+        guard admitted else { return false }
+        channel.closeFuture.whenComplete { [connections] _ in
+            connections.withLockedValue { current in current[router]?[key] = nil }
+        }
+        return true
     }
 
     /// Serves exactly `wanted` (router id → its namespace and its instances): listeners
@@ -89,10 +124,14 @@ public final class MetadataProxy: Sendable {
         var failure: DataplaneError?
         for (id, value) in wanted.sorted(by: { $0.key < $1.key }) where routers.withLockedValue({ $0[id] == nil }) {
             do {
-                let socket = try NamespaceSocket.listen(namespace: value.namespace, port: MetadataProxyConfig.port)
+                let socket = try await NamespaceSocket.listen(
+                    namespace: value.namespace, port: MetadataProxyConfig.port)
                 let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                     .childChannelInitializer { [self] channel in
-                        channel.eventLoop.makeCompletedFuture {
+                        guard admit(channel, router: id) else { return channel.close() }
+                        return channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                IdleStateHandler(allTimeout: Self.idleTimeout))
                             try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                             try channel.pipeline.syncOperations.addHandler(
                                 MetadataProxyHandler(router: id, proxy: self))
@@ -110,14 +149,8 @@ public final class MetadataProxy: Sendable {
         if let failure { throw failure }
     }
 
-    /// Closes every listener.
-    public func stop() async {
-        let channels = routers.withLockedValue { current in
-            defer { current = [:] }
-            return current.values.map(\.channel)
-        }
-        for channel in channels { try? await channel.close() }
-    }
+    /// Closes every listener and connection.
+    public func stop() async { await retire(keeping: []) }
 
     /// The routers served now.
     public var served: Set<String> { routers.withLockedValue { Set($0.keys) } }
@@ -153,21 +186,34 @@ final class MetadataProxyHandler: ChannelInboundHandler {
     let proxy: MetadataProxy
     var head: HTTPRequestHead?
     var body: [UInt8] = []
+    /// Set once the connection is being closed (a body too large): nothing more is read.
+    var closing = false
 
     init(router: String, proxy: MetadataProxy) {
         self.router = router
         self.proxy = proxy
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        closing = true
+        context.close(promise: nil)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
             body = []
         case .body(let buffer):
             body += buffer.readableBytesView
-            if body.count > MetadataProxy.bodyLimit { context.close(promise: nil) }
+            if body.count > MetadataProxy.bodyLimit {
+                closing = true
+                context.close(promise: nil)
+            }
         case .end:
+            closing = true
             guard let head, head.method == .GET || head.method == .POST || head.method == .HEAD else {
                 respond(context.channel, ServiceClient.Reply(status: 405))
                 return
@@ -208,16 +254,11 @@ enum NamespaceSocket {
         var description: String
     }
 
-    static func listen(namespace: String, port: Int) throws(Failure) -> Int32 {
-        let result = NIOLockedValueBox<Result<Int32, Failure>>(.failure(Failure(description: "not made")))
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            result.withLockedValue { $0 = make(namespace: namespace, port: port) }
-            done.signal()
+    static func listen(namespace: String, port: Int) async throws(Failure) -> Int32 {
+        let result: Result<Int32, Failure> = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: make(namespace: namespace, port: port)) }.start()
         }
-        thread.start()
-        done.wait()
-        return try result.withLockedValue { $0 }.get()
+        return try result.get()
     }
 
     static func make(namespace: String, port: Int) -> Result<Int32, Failure> {

@@ -62,10 +62,13 @@ public struct RouterPlan: Sendable, Equatable {
                     failures[port.id] = error
                 }
             }
+            // Only addresses on the subnets the router is on: those cannot overlap.
+            let subnets = Set(plan.interfaces.flatMap { view.ports[$0.portID]?.fixedIPs.map(\.subnetID) ?? [] })
             let networks = Set(plan.interfaces.compactMap { view.ports[$0.portID]?.networkID })
             for port in view.ports.values where networks.contains(port.networkID) {
                 guard case .compute = port.owner, !port.deviceID.isEmpty else { continue }
-                for address in port.ipv4 {
+                for fixed in port.fixedIPs where subnets.contains(fixed.subnetID) {
+                    guard let address = fixed.address.v4 else { continue }
                     plan.metadataClients["\(address)"] = MetadataRequester(
                         instanceID: port.deviceID, projectID: port.projectID)
                 }
