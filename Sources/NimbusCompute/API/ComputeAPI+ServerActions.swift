@@ -20,19 +20,17 @@ extension ComputeAPI {
             guard caller.canWrite || action == "os-getConsoleOutput" else {
                 throw ComputeFault.policy("os_compute_api:servers:\(action)")
             }
+            if let wanted = Self.powerActions[action] {
+                try change(id, action: wanted.nova, allowed: wanted.allowed) { server in
+                    server.power = wanted.power
+                    server.task = wanted.task
+                }
+                try record(action, on: id, caller, context)
+                return Response(status: .accepted)
+            }
             switch action {
             case "os-getConsoleOutput":
                 return Response.json(["output": .string(try consoleOutput(id, body[action]))])
-            case "os-stop":
-                try change(id, action: "stop", allowed: ["ACTIVE", "ERROR"]) { server in
-                    server.power = "stopped"
-                    server.task = "powering-off"
-                }
-            case "os-start":
-                try change(id, action: "start", allowed: ["SHUTOFF"]) { server in
-                    server.power = "running"
-                    server.task = "powering-on"
-                }
             case "reboot":
                 let type = body["reboot"]?["type"]?.string?.uppercased() ?? ""
                 guard type == "SOFT" || type == "HARD" else {
@@ -45,26 +43,6 @@ extension ComputeAPI {
                     server.reboots += 1
                     server.rebootType = type
                     server.task = type == "SOFT" ? "reboot_started" : "reboot_started_hard"
-                }
-            case "pause":
-                try change(id, action: "pause", allowed: ["ACTIVE"]) { server in
-                    server.power = "paused"
-                    server.task = "pausing"
-                }
-            case "unpause":
-                try change(id, action: "unpause", allowed: ["PAUSED"]) { server in
-                    server.power = "running"
-                    server.task = "unpausing"
-                }
-            case "suspend":
-                try change(id, action: "suspend", allowed: ["ACTIVE"]) { server in
-                    server.power = "suspended"
-                    server.task = "suspending"
-                }
-            case "resume":
-                try change(id, action: "resume", allowed: ["SUSPENDED"]) { server in
-                    server.power = "running"
-                    server.task = "resuming"
                 }
             case "addSecurityGroup", "removeSecurityGroup":
                 try await changeSecurityGroup(
@@ -199,6 +177,17 @@ extension ComputeAPI {
         }
         return imageID
     }
+
+    /// The actions that only change the power state asked of a server: Nova's name, the
+    /// statuses it is allowed from, the power asked, the task shown until the agent applied it.
+    static let powerActions: [String: (nova: String, allowed: Set<String>, power: String, task: String)] = [
+        "os-stop": ("stop", ["ACTIVE", "ERROR"], "stopped", "powering-off"),
+        "os-start": ("start", ["SHUTOFF"], "running", "powering-on"),
+        "pause": ("pause", ["ACTIVE"], "paused", "pausing"),
+        "unpause": ("unpause", ["PAUSED"], "running", "unpausing"),
+        "suspend": ("suspend", ["ACTIVE"], "suspended", "suspending"),
+        "resume": ("resume", ["SUSPENDED"], "running", "resuming"),
+    ]
 
     /// The instance actions Nova records (its names: `stop`, `start`, `reboot`, `pause`,
     /// `createImage`, …), with the request that asked.

@@ -149,12 +149,6 @@ public final class MetadataProxy: Sendable {
         if let failure { throw failure }
     }
 
-    /// Closes every listener and connection.
-    public func stop() async { await retire(keeping: []) }
-
-    /// The routers served now.
-    public var served: Set<String> { routers.withLockedValue { Set($0.keys) } }
-
     /// The answer for a guest at `source` asking router `router`.
     func forward(router: String, source: String, head: HTTPRequestHead, body: [UInt8]) async -> ServiceClient.Reply {
         guard let requester = routers.withLockedValue({ $0[router]?.clients[source] }) else {
@@ -215,7 +209,7 @@ final class MetadataProxyHandler: ChannelInboundHandler {
         case .end:
             closing = true
             guard let head, head.method == .GET || head.method == .POST || head.method == .HEAD else {
-                respond(context.channel, ServiceClient.Reply(status: 405))
+                Self.respond(context.channel, ServiceClient.Reply(status: 405))
                 return
             }
             let channel = context.channel
@@ -227,8 +221,6 @@ final class MetadataProxyHandler: ChannelInboundHandler {
             }
         }
     }
-
-    func respond(_ channel: Channel, _ reply: ServiceClient.Reply) { Self.respond(channel, reply) }
 
     static func respond(_ channel: Channel, _ reply: ServiceClient.Reply, headOnly: Bool = false) {
         var headers = HTTPHeaders()
