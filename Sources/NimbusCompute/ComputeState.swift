@@ -9,12 +9,19 @@ public struct ComputeState: Sendable, Equatable {
     /// Each project's own limits (`os-quota-sets`), over the defaults.
     public var quotas: [String: [String: Int]] = [:]
     public var servers: [String: Server] = [:]
+    /// By Nova's integer id, as a string.
+    public var aggregates: [String: Aggregate] = [:]
+    public var serverGroups: [String: ServerGroup] = [:]
+    /// By compute host.
+    public var hostSettings: [String: HostSetting] = [:]
 
     public init() {}
 
     /// The kinds of stored rows.
     enum Kind: String {
-        case flavor, keypair, quota, server
+        case flavor, keypair, quota, server, aggregate
+        case serverGroup = "server_group"
+        case hostSetting = "host_setting"
     }
 
     /// The next instance number (one past the highest in use, or ever used while the
@@ -51,6 +58,9 @@ extension ComputeState: StoredState {
         case .keypair: keyPairs[id] = try decoder.decode(KeyPair.self, from: body)
         case .quota: quotas[id] = try decoder.decode([String: Int].self, from: body)
         case .server: servers[id] = try decoder.decode(Server.self, from: body)
+        case .aggregate: aggregates[id] = try decoder.decode(Aggregate.self, from: body)
+        case .serverGroup: serverGroups[id] = try decoder.decode(ServerGroup.self, from: body)
+        case .hostSetting: hostSettings[id] = try decoder.decode(HostSetting.self, from: body)
         case nil: return
         }
     }
@@ -61,6 +71,9 @@ extension ComputeState: StoredState {
         case .keypair: try keyPairs[id].map(encoder.encode)
         case .quota: try quotas[id].map(encoder.encode)
         case .server: try servers[id].map(encoder.encode)
+        case .aggregate: try aggregates[id].map(encoder.encode)
+        case .serverGroup: try serverGroups[id].map(encoder.encode)
+        case .hostSetting: try hostSettings[id].map(encoder.encode)
         case nil: nil
         }
     }

@@ -55,6 +55,15 @@ public struct Server: Codable, Sendable, Equatable {
     public var snapshotImage: String? = nil
     /// What was done to it, oldest first (Nova's instance actions).
     public var actions: [InstanceAction]? = nil
+    /// The availability zone it was placed in (nil: made before zones, `nova`).
+    public var zone: String? = nil
+    /// The zone the request named (Nova's pinned availability zone).
+    public var requestedZone: String? = nil
+    /// The server group it was made in (`os:scheduler_hints` `group`).
+    public var group: String? = nil
+
+    /// The zone it is shown in: where it was placed, or asked for when it never was.
+    public var shownZone: String { zone ?? (host.isEmpty ? requestedZone ?? "" : ComputeState.defaultZone) }
 }
 
 /// One action on a server (`os-instance-actions`): who asked, in which request, when.
@@ -121,7 +130,7 @@ extension Server {
             ("image_url", .string(imageURL)), ("launch_index", .int(Int64(launchIndex))),
             ("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("user_data", .optional(userData)), ("config_drive", .bool(configDrive ?? true)),
-            ("availability_zone", "nova"),
+            ("availability_zone", .string(shownZone)),
             ("snapshot", snapshotImage.map { ["image_id": .string($0)] } ?? .null),
         ]
         if let keyName, let publicKey {

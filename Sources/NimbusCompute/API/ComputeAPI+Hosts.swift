@@ -6,13 +6,21 @@ import NimbusServiceKit
 /// `os-hypervisors` (what each offers) and `os-availability-zone`. An agent is up while
 /// its heartbeats come (down after 75 s without one).
 extension ComputeAPI {
-    /// A compute host: its agent's registration and the hypervisor it reported.
+    /// A compute host: its agent's registration, the hypervisor it reported, what an admin
+    /// set on its service and the zone its aggregates put it in.
     struct Host {
         var agent: AgentRegistry.Agent
         var hypervisor: JSON
+        var setting = HostSetting()
+        var zone = ComputeState.defaultZone
 
         var name: String { agent.host }
-        var state: String { agent.alive ? "up" : "down" }
+        /// Up while its heartbeats come, unless an admin forced it down.
+        var up: Bool { agent.alive && !setting.forcedDown }
+        /// Up and enabled: new servers may go there.
+        var usable: Bool { up && !setting.disabled }
+        var state: String { up ? "up" : "down" }
+        var status: String { setting.disabled ? "disabled" : "enabled" }
         var serviceID: String { NameUUID.make("nimbus-agent/compute/\(agent.host)") }
         var hypervisorID: String { NameUUID.make("nimbus-hypervisor/\(agent.host)") }
         var updatedAt: String { Timestamp.utc(Int64(agent.heartbeatAt.timeIntervalSince1970)) + ".000000" }
@@ -20,10 +28,25 @@ extension ComputeAPI {
     }
 
     /// Every compute host that ever reported.
-    func hosts() throws -> [Host] {
-        try agents.agents().filter { $0.type == "compute" }.sorted { $0.host < $1.host }.map {
-            Host(agent: $0, hypervisor: $0.configuration)
+    func hosts(_ state: ComputeState? = nil) throws -> [Host] {
+        let state = state ?? store.snapshot
+        return try agents.agents().filter { $0.type == "compute" }.sorted { $0.host < $1.host }.map {
+            Host(
+                agent: $0, hypervisor: $0.configuration, setting: state.hostSettings[$0.host] ?? HostSetting(),
+                zone: state.zone(of: $0.host))
         }
+    }
+
+    /// A service as `os-services` shows it at `version`.
+    func service(_ host: Host, _ index: Int, _ version: Microversion) -> JSON {
+        var fields: [(String, JSON)] = [
+            ("id", version >= Microversion(2, 53) ? .string(host.serviceID) : .int(Int64(index + 1))),
+            ("binary", "nova-compute"), ("host", .string(host.name)), ("zone", .string(host.zone)),
+            ("status", .string(host.status)), ("state", .string(host.state)),
+            ("updated_at", .string(host.updatedAt)), ("disabled_reason", .optional(host.setting.reason)),
+        ]
+        if version >= Microversion(2, 11) { fields.append(("forced_down", .bool(host.setting.forcedDown))) }
+        return .object(fields)
     }
 
     func hostRoutes(on router: Hummingbird.Router<ServiceContext>) {
@@ -32,22 +55,52 @@ extension ComputeAPI {
             try requireAdmin(caller, "os_compute_api:os-services:list")
             let query = ListQuery(request)
             let version = Self.version(context)
-            var services = try hosts()
-            if let host = query.value("host") { services = services.filter { $0.name == host } }
+            var services = Array(try hosts().enumerated())
+            if let host = query.value("host") { services = services.filter { $0.element.name == host } }
             if let binary = query.value("binary"), binary != "nova-compute" { services = [] }
-            return Response.json([
-                "services": .array(
-                    services.enumerated().map { index, host in
-                        var fields: [(String, JSON)] = [
-                            ("id", version >= Microversion(2, 53) ? .string(host.serviceID) : .int(Int64(index + 1))),
-                            ("binary", "nova-compute"), ("host", .string(host.name)), ("zone", "nova"),
-                            ("status", "enabled"), ("state", .string(host.state)),
-                            ("updated_at", .string(host.updatedAt)), ("disabled_reason", .null),
-                        ]
-                        if version >= Microversion(2, 11) { fields.append(("forced_down", false)) }
-                        return .object(fields)
-                    })
-            ])
+            return Response.json(["services": .array(services.map { service($0.element, $0.offset, version) })])
+        }
+        router.put("/v2.1/os-services/:id") { request, context in
+            let caller = try await caller(request)
+            try requireAdmin(caller, "os_compute_api:os-services:update")
+            let id = try context.parameters.require("id")
+            let version = Self.version(context)
+            let given = try await body(request, context: context)
+            guard version >= Microversion(2, 53) else { return try legacyServiceUpdate(id, given, version) }
+            let all = try hosts()
+            guard let index = all.firstIndex(where: { $0.serviceID == id }) else {
+                throw ComputeFault.notFound("Service \(id) could not be found.")
+            }
+            let status = given["status"]?.string
+            if let value = given["status"], status == nil || !["enabled", "disabled"].contains(status!) {
+                throw ComputeFault.invalid("status", value, "It must be one of 'enabled', 'disabled'")
+            }
+            let reason = given["disabled_reason"]
+            if let reason, reason.string == nil || reason.string!.isEmpty || reason.string!.count > 255 {
+                throw ComputeFault.invalid("disabled_reason", reason, "It must be a string of 1 to 255 characters")
+            }
+            if reason != nil, status != "disabled" {
+                throw ComputeFault.badRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
+            }
+            let forcedDown = given["forced_down"]
+            if let forcedDown, forcedDown.bool == nil {
+                throw ComputeFault.invalid("forced_down", forcedDown, "It must be a boolean")
+            }
+            guard status != nil || forcedDown != nil else {
+                throw ComputeFault.badRequest(
+                    "No updates were requested. Fields 'status' or 'forced_down' should be specified.")
+            }
+            let host = all[index].name
+            let setting = try setHost(host) { setting in
+                if let status {
+                    setting.disabled = status == "disabled"
+                    setting.reason = setting.disabled ? reason?.string : nil
+                }
+                if let down = forcedDown?.bool { setting.forcedDown = down }
+            }
+            var shown = all[index]
+            shown.setting = setting
+            return Response.json(["service": service(shown, index, version)])
         }
         router.get("/v2.1/os-hypervisors") { request, context in
             let caller = try await caller(request)
@@ -71,7 +124,7 @@ extension ComputeAPI {
             let caller = try await caller(request)
             try requireAdmin(caller, "os_compute_api:os-hypervisors:statistics")
             guard Self.version(context) < Microversion(2, 88) else { throw HTTPError(.notFound) }
-            let all = try hosts().filter(\.agent.alive)
+            let all = try hosts().filter(\.up)
             func sum(_ key: String) -> JSON { .int(all.reduce(0) { $0 + ($1.hypervisor[key]?.int ?? 0) }) }
             return Response.json([
                 "hypervisor_statistics": [
@@ -96,36 +149,108 @@ extension ComputeAPI {
         }
         router.get("/v2.1/os-availability-zone") { request, _ in
             _ = try await caller(request)
-            let available = try hosts().contains { $0.agent.alive }
-            let zones: JSON =
-                try hosts().isEmpty
-                ? [] : [["zoneName": "nova", "zoneState": ["available": .bool(available)], "hosts": .null]]
-            return Response.json(["availabilityZoneInfo": zones])
+            return Response.json([
+                "availabilityZoneInfo": .array(
+                    zones(try hosts()).map { zone, members in
+                        [
+                            "zoneName": .string(zone),
+                            "zoneState": ["available": .bool(members.contains(where: \.usable))],
+                            "hosts": .null,
+                        ]
+                    })
+            ])
         }
         router.get("/v2.1/os-availability-zone/detail") { request, _ in
             let caller = try await caller(request)
             try requireAdmin(caller, "os_compute_api:os-availability-zone:detail")
-            let all = try hosts()
-            guard !all.isEmpty else { return Response.json(["availabilityZoneInfo": []]) }
-            let members = all.map { host -> (String, JSON) in
-                (
-                    host.name,
-                    [
-                        "nova-compute": [
-                            "available": .bool(host.agent.alive), "active": true, "updated_at": .string(host.updatedAt),
-                        ]
-                    ]
-                )
-            }
             return Response.json([
-                "availabilityZoneInfo": [
-                    [
-                        "zoneName": "nova", "zoneState": ["available": .bool(all.contains { $0.agent.alive })],
-                        "hosts": .object(members),
-                    ]
-                ]
+                "availabilityZoneInfo": .array(
+                    zones(try hosts()).map { zone, members in
+                        let hosts = members.map { host -> (String, JSON) in
+                            (
+                                host.name,
+                                [
+                                    "nova-compute": [
+                                        "available": .bool(host.up), "active": .bool(!host.setting.disabled),
+                                        "updated_at": .string(host.updatedAt),
+                                    ]
+                                ]
+                            )
+                        }
+                        return [
+                            "zoneName": .string(zone),
+                            "zoneState": ["available": .bool(members.contains(where: \.usable))],
+                            "hosts": .object(hosts),
+                        ]
+                    })
             ])
         }
+    }
+
+    /// The zones with their hosts, by name. A zone is available while one of its hosts is
+    /// up and enabled.
+    func zones(_ hosts: [Host]) -> [(String, [Host])] {
+        Dictionary(grouping: hosts, by: \.zone).sorted { $0.key < $1.key }
+    }
+
+    /// Changes what is set on a host's service, in the store; the setting as it now is.
+    func setHost(_ host: String, _ change: (inout HostSetting) -> Void) throws -> HostSetting {
+        try store.write { transaction in
+            var setting = transaction.state.hostSettings[host] ?? HostSetting()
+            change(&setting)
+            transaction.state.hostSettings[host] = setting
+            transaction.touch(.hostSetting, host)
+            return setting
+        }
+    }
+
+    /// `PUT /os-services/{enable,disable,disable-log-reason,force-down}` before 2.53: the
+    /// service named by `host` and `binary` in the body.
+    func legacyServiceUpdate(_ action: String, _ given: JSON, _ version: Microversion) throws -> Response {
+        guard
+            ["enable", "disable", "disable-log-reason"].contains(action)
+                || (action == "force-down" && version >= Microversion(2, 11))
+        else { throw ComputeFault.notFound("Unknown action") }
+        guard let host = given["host"]?.string, let binary = given["binary"]?.string else {
+            throw ComputeFault.badRequest(
+                "Invalid input for field/attribute host. 'host' and 'binary' are required properties")
+        }
+        guard binary == "nova-compute", try hosts().contains(where: { $0.name == host }) else {
+            throw ComputeFault.notFound("Host '\(host)' is not mapped to any cell")
+        }
+        var reason: String?
+        if action == "disable-log-reason" {
+            guard let text = given["disabled_reason"]?.string, !text.isEmpty, text.count <= 255 else {
+                throw ComputeFault.badRequest(
+                    "The string containing the reason for disabling the service must be 1 to 255 characters.")
+            }
+            reason = text
+        }
+        var forcedDown: Bool?
+        if action == "force-down" {
+            guard let down = given["forced_down"]?.bool else {
+                throw ComputeFault.invalid("forced_down", given["forced_down"], "It must be a boolean")
+            }
+            forcedDown = down
+        }
+        let setting = try setHost(host) { setting in
+            switch action {
+            case "enable": setting = HostSetting(forcedDown: setting.forcedDown)
+            case "disable": setting.disabled = true
+            case "disable-log-reason":
+                setting.disabled = true
+                setting.reason = reason
+            default: setting.forcedDown = forcedDown ?? setting.forcedDown
+            }
+        }
+        var fields: [(String, JSON)] = [("host", .string(host)), ("binary", "nova-compute")]
+        if action == "force-down" {
+            fields.append(("forced_down", .bool(setting.forcedDown)))
+        } else {
+            fields.append(("status", setting.disabled ? "disabled" : "enabled"))
+            if action == "disable-log-reason" { fields.append(("disabled_reason", .optional(setting.reason))) }
+        }
+        return Response.json(["service": .object(fields)])
     }
 
     /// A hypervisor as Nova shows it at `version`: UUIDs from 2.53, no usage figures from 2.88.
@@ -133,7 +258,7 @@ extension ComputeAPI {
         var fields: [(String, JSON)] = [
             ("id", version >= Microversion(2, 53) ? .string(host.hypervisorID) : .int(Int64(index + 1))),
             ("hypervisor_hostname", .string(host.hypervisor["hypervisor_hostname"]?.string ?? host.name)),
-            ("state", .string(host.state)), ("status", "enabled"),
+            ("state", .string(host.state)), ("status", .string(host.status)),
         ]
         guard detail else { return .object(fields) }
         fields += [
@@ -145,7 +270,7 @@ extension ComputeAPI {
                 [
                     "host": .string(host.name),
                     "id": version >= Microversion(2, 53) ? .string(host.serviceID) : .int(Int64(index + 1)),
-                    "disabled_reason": .null,
+                    "disabled_reason": .optional(host.setting.reason),
                 ]
             ),
         ]

@@ -40,6 +40,7 @@ extension ComputeAPI {
         return [
             "instances": servers.count, "cores": servers.reduce(0) { $0 + $1.flavor.vcpus },
             "ram": servers.reduce(0) { $0 + $1.flavor.memoryMiB },
+            "server_groups": state.serverGroups.values.count { $0.projectID == project },
         ]
     }
 

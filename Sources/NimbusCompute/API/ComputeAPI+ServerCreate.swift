@@ -22,6 +22,13 @@ extension ComputeAPI {
         var diskConfig: String
         var configDrive: Bool
         var count: Int
+        /// The zone asked for (`availability_zone`), and a host an admin forced (`zone:host`).
+        var zone: String? = nil
+        var forcedHost: String? = nil
+        /// The scheduler hints: a server group, servers to be beside or away from.
+        var group: ServerGroup? = nil
+        var sameHost: [String] = []
+        var differentHost: [String] = []
 
         enum Networks {
             case auto, none
@@ -115,9 +122,7 @@ extension ComputeAPI {
         case .some(let other):
             throw ComputeFault.invalid("config_drive", other, "It must be a boolean")
         }
-        if let zone = given["availability_zone"]?.string, !zone.isEmpty, zone != "nova", !zone.hasPrefix("nova:") {
-            throw ComputeFault.badRequest("The requested availability zone is not available")
-        }
+        let (zone, forcedHost) = try parseZone(given["availability_zone"], state, caller)
         let minimum = Int(given["min_count"]?.int ?? given["min_count"]?.string.flatMap { Int64($0) } ?? 1)
         let maximum = Int(given["max_count"]?.int ?? given["max_count"]?.string.flatMap { Int64($0) } ?? Int64(minimum))
         guard minimum >= 1, maximum >= minimum, maximum <= 100 else {
@@ -128,7 +133,87 @@ extension ComputeAPI {
             securityGroups: groups.isEmpty ? ["default"] : groups, metadata: metadata, userData: userData,
             accessIPv4: try Self.accessIP(given["accessIPv4"], family: AF_INET, field: "accessIPv4"),
             accessIPv6: try Self.accessIP(given["accessIPv6"], family: AF_INET6, field: "accessIPv6"),
-            diskConfig: diskConfig, configDrive: configDrive, count: maximum)
+            diskConfig: diskConfig, configDrive: configDrive, count: maximum, zone: zone, forcedHost: forcedHost)
+    }
+
+    /// `availability_zone` as Nova reads it: `zone`, `zone:host`, `zone:host:node` or
+    /// `:host` (a forced host, admins only); the zone one an enabled host is in.
+    func parseZone(_ given: JSON?, _ state: ComputeState, _ caller: Caller) throws -> (String?, String?) {
+        guard let given, !given.isNull else { return (nil, nil) }
+        guard let text = given.string, !text.isEmpty, text.count <= 255 else {
+            throw ComputeFault.invalid("availability_zone", given, "It must be a string of 1 to 255 characters")
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let zone = parts[0].isEmpty ? nil : parts[0]
+        let host = parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil
+        let known = try hosts()
+        if let host {
+            guard caller.isAdmin else { throw ComputeFault.policy("os_compute_api:servers:create:forced_host") }
+            guard known.contains(where: { $0.name == host }) else {
+                throw ComputeFault.badRequest("Compute host \(host) could not be found.")
+            }
+            if let zone, zone != state.zone(of: host) {
+                throw ComputeFault.badRequest(
+                    "Host '\(host)' is not a member of availability zone '\(zone)'.")
+            }
+        }
+        if let zone {
+            let zones = Set(
+                known.filter { state.hostSettings[$0.name]?.disabled != true }.map { state.zone(of: $0.name) })
+            guard zones.contains(zone) || (zones.isEmpty && zone == ComputeState.defaultZone) else {
+                throw ComputeFault.badRequest("The requested availability zone is not available")
+            }
+        }
+        return (zone, host)
+    }
+
+    /// The scheduler hints (`os:scheduler_hints`, or `OS-SCH-HNT:scheduler_hints`):
+    /// `group` (a server group the caller sees), `same_host` and `different_host` (servers).
+    func parseHints(_ body: JSON, into request: inout ServerRequest, _ state: ComputeState, _ caller: Caller) throws {
+        guard let hints = body["os:scheduler_hints"] ?? body["OS-SCH-HNT:scheduler_hints"], !hints.isNull else {
+            return
+        }
+        guard hints.members != nil else {
+            throw ComputeFault.invalid("os:scheduler_hints", hints, "It must be an object")
+        }
+        func servers(_ key: String) throws -> [String] {
+            guard let value = hints[key], !value.isNull else { return [] }
+            let ids = value.array?.compactMap(\.string) ?? value.string.map { [$0] } ?? []
+            for id in ids where state.servers[id] == nil {
+                throw ComputeFault.badRequest("Instance \(id) could not be found.")
+            }
+            return ids
+        }
+        request.sameHost = try servers("same_host")
+        request.differentHost = try servers("different_host")
+        if let group = hints["group"], !group.isNull {
+            let id = group.string ?? group.array?.first?.string ?? ""
+            guard let found = state.serverGroups[id], caller.isAdmin || found.projectID == caller.projectID else {
+                throw ComputeFault.badRequest("Instance group \(id) could not be found.")
+            }
+            request.group = found
+        }
+    }
+
+    /// The scheduler's rule for one more server of `request`, over the servers placed so far.
+    func rule(for request: ServerRequest, _ state: ComputeState, hosts: [String]) -> Scheduler.Rule {
+        var rule = Scheduler.Rule()
+        if let host = request.forcedHost {
+            rule.hosts = [host]
+        } else if let zone = request.zone {
+            rule.hosts = Set(hosts.filter { state.zone(of: $0) == zone })
+        }
+        if !request.sameHost.isEmpty {
+            let beside = Set(request.sameHost.compactMap { state.servers[$0]?.host })
+            rule.hosts = rule.hosts.map { $0.intersection(beside) } ?? beside
+        }
+        rule.avoiding = Set(request.differentHost.compactMap { state.servers[$0]?.host })
+        if let group = request.group {
+            rule.policy = group.policy
+            rule.maxPerHost = group.maxServersPerHost ?? 1
+            rule.memberHosts = state.memberHosts(of: group.id)
+        }
+        return rule
     }
 
     /// The words Nova's schema reads as a boolean (`parameter_types.boolean`; `""` is false).
@@ -380,9 +465,25 @@ extension ComputeAPI {
         let now = clock()
         let servers = try store.write { transaction -> [Server] in
             try checkQuota(transaction.state, request.flavor, count: request.count, project: project)
+            if let group = request.group {
+                let limit = quotas(transaction.state, group.projectID)["server_group_members"] ?? -1
+                let members = transaction.state.servers.values.count { $0.group == group.id }
+                guard limit < 0 || members + request.count <= limit else {
+                    throw ComputeFault(.forbidden, "Quota exceeded, too many servers in group")
+                }
+            }
+            let settings = transaction.state.hostSettings
+            let candidates = candidates.map { host in
+                var host = host
+                host.enabled = settings[host.host]?.disabled != true
+                host.alive = host.alive && settings[host.host]?.forcedDown != true
+                return host
+            }
             var made: [Server] = []
             for index in 0..<request.count {
-                let host = scheduler.place(request.flavor, on: candidates, servers: transaction.state.servers.values)
+                let rule = rule(for: request, transaction.state, hosts: candidates.map(\.host))
+                let host = scheduler.place(
+                    request.flavor, on: candidates, servers: transaction.state.servers.values, rule: rule)
                 let server = Server(
                     id: UUID().uuidString.lowercased(),
                     name: request.count > 1 ? "\(request.name)-\(index + 1)" : request.name, projectID: project,
@@ -399,7 +500,8 @@ extension ComputeAPI {
                         InstanceAction(
                             action: "create", requestID: requestID, userID: caller.userID, projectID: project,
                             startTime: now)
-                    ])
+                    ], zone: host.map(transaction.state.zone(of:)) ?? request.zone, requestedZone: request.zone,
+                    group: request.group?.id)
                 transaction.state.servers[server.id] = server
                 transaction.touch(.server, server.id)
                 made.append(server)

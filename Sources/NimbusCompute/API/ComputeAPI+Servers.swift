@@ -159,7 +159,8 @@ extension ComputeAPI {
             ("flavor", flavor), ("created", time(server.createdAt)), ("updated", time(server.updatedAt)),
             ("addresses", Self.addresses(server, floating: floating)), ("accessIPv4", .string(server.accessIPv4)),
             ("accessIPv6", .string(server.accessIPv6)), ("links", Self.links(origin, "servers", server.id)),
-            ("OS-DCF:diskConfig", .string(server.diskConfig)), ("OS-EXT-AZ:availability_zone", "nova"),
+            ("OS-DCF:diskConfig", .string(server.diskConfig)),
+            ("OS-EXT-AZ:availability_zone", .string(server.shownZone)),
             ("config_drive", .string(server.configDrive ?? true ? "True" : "")),
             ("key_name", .optional(server.keyName)),
             (
@@ -196,9 +197,13 @@ extension ComputeAPI {
         if version >= Microversion(2, 19) { fields.append(("description", .null)) }
         if version >= Microversion(2, 26) { fields.append(("tags", [])) }
         if version >= Microversion(2, 63) { fields.append(("trusted_image_certificates", .null)) }
-        if version >= Microversion(2, 71) { fields.append(("server_groups", [])) }
+        if version >= Microversion(2, 71) {
+            fields.append(("server_groups", .array(server.group.map { [.string($0)] } ?? [])))
+        }
         if version >= Microversion(2, 73) { fields.append(("locked_reason", .null)) }
-        if version >= Microversion(2, 96) { fields.append(("pinned_availability_zone", .null)) }
+        if version >= Microversion(2, 96) {
+            fields.append(("pinned_availability_zone", .optional(server.requestedZone)))
+        }
         if let fault = shown.fault {
             fields.append(("fault", ["code": 500, "created": time(server.updatedAt), "message": .string(fault)]))
         }
@@ -225,8 +230,10 @@ extension ComputeAPI {
             let caller = try await caller(request)
             let version = Self.version(context)
             guard caller.canWrite else { throw ComputeFault.policy("os_compute_api:servers:create") }
-            let given = try member(try await body(request, context: context), "server")
-            let parsed = try parseServer(given, store.snapshot, caller, version)
+            let body = try await body(request, context: context)
+            let given = try member(body, "server")
+            var parsed = try parseServer(given, store.snapshot, caller, version)
+            try parseHints(body, into: &parsed, store.snapshot, caller)
             let token = request.headers[.xAuthToken] ?? ""
             let reservation = "r-" + UUID().uuidString.lowercased().prefix(8)
             let servers = try await createServers(
@@ -365,6 +372,9 @@ extension ComputeAPI {
             servers = servers.filter { Self.display($0, reports[$0.id]).status == status }
         }
         if caller.isAdmin, let host = query.value("host") { servers = servers.filter { $0.host == host } }
+        if caller.isAdmin, let zone = query.value("availability_zone") {
+            servers = servers.filter { $0.shownZone == zone }
+        }
         if let flavor = query.value("flavor") { servers = servers.filter { $0.flavor.id == flavor } }
         if let image = query.value("image") { servers = servers.filter { $0.imageID == image } }
         if let reservation = query.value("reservation_id") {

@@ -132,6 +132,8 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.keyPairRoutes(on: router)
     api.quotaRoutes(on: router)
     api.hostRoutes(on: router)
+    api.aggregateRoutes(on: router)
+    api.serverGroupRoutes(on: router)
     api.serverRoutes(on: router)
     api.serverActionRoutes(on: router)
     api.instanceActionRoutes(on: router)
