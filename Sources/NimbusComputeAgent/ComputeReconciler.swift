@@ -45,6 +45,8 @@ public actor ComputeReconciler: Reconciler {
     let report: (@Sendable (_ kind: String, _ id: String, _ body: JSON) async -> Bool)?
     /// The size and change time of each console when last reported.
     var consoles: [String: String] = [:]
+    /// When each instance in ERROR was last tried again.
+    var retried: [String: ContinuousClock.Instant] = [:]
     /// How much of a console's end is reported.
     static let consoleTail: UInt64 = 64 << 10
 
@@ -101,7 +103,18 @@ public actor ComputeReconciler: Reconciler {
         await reportConsoles()
         for (id, body) in wanted {
             let generation = Int(body["generation"]?.int ?? 0)
-            guard let previous = statuses[id], previous.state != "ERROR" else { continue }
+            guard let previous = statuses[id] else { continue }
+            if previous.state == "ERROR" {
+                // A domain that is defined but failed (libvirt still starting after a host
+                // boot, a bridge not there yet) is tried again every 30 s.
+                let now = ContinuousClock.now
+                if (try? libvirt.domain(uuid: id)) != nil, retried[id].map({ now - $0 >= .seconds(30) }) ?? true {
+                    retried[id] = now
+                    await ensure(id, body)
+                }
+                continue
+            }
+            retried[id] = nil
             let state = (try? libvirt.state(uuid: id)) ?? .noState
             let now = Self.status(of: state, power: body["power"]?.string)
             if now != previous.state {
