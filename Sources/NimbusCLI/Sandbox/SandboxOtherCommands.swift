@@ -102,11 +102,14 @@ struct SandboxRebootCommand: ParsableCommand {
     @Argument(help: "node1, node2, …")
     var node: String
 
+    @Option(help: "Seconds to wait for SSH to answer again.")
+    var timeout: Double = 60
+
     @OptionGroup var sandbox: SandboxOptions
 
     func run() throws {
         do {
-            let seconds = try sandbox.manager().reboot(sandbox.name, node: node)
+            let seconds = try sandbox.manager().reboot(sandbox.name, node: node, timeout: timeout)
             print("\(node) rebooted; SSH answers again after \(String(format: "%.1f", seconds)) s")
         } catch let error as SandboxError {
             throw sandboxFailure(error)
