@@ -113,6 +113,7 @@ struct HostGroupTests {
             .post, aggregates, ["aggregate": ["name": "x", "size": 1]], .badRequest, "'size' was unexpected")
         try await refused(.get, aggregates, token: cloud.demo, .forbidden, "os-aggregates:index")
         try await refused(.get, aggregates + "/9", nil, .notFound, "Aggregate 9 could not be found.")
+        try await refused(.delete, aggregates + "/-1", nil, .notFound, "Aggregate -1 could not be found.")
         try await refused(.get, aggregates + "/agg-b", nil, .badRequest, "is not an integer")
         let action = aggregates + "/1/action"
         try await refused(

@@ -232,7 +232,8 @@ extension ComputeAPI {
 
     static func aggregateID(_ context: ServiceContext) throws -> String {
         let id = try context.parameters.require("id")
-        guard let number = Int(id), number > 0 else {
+        // Any integer (-1 is not found, as in Nova); anything else is refused.
+        guard let number = Int(id) else {
             throw ComputeFault.badRequest(
                 "Invalid input for field/attribute id. Value: \(id). '\(id)' is not an integer")
         }
