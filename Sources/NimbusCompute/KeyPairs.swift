@@ -4,7 +4,7 @@ import NimbusSystem
 
 /// Public keys as Nova takes them: OpenSSH public keys (`ssh-ed25519 AAAA… comment`) with
 /// their MD5 fingerprint, and x509 certificates with their SHA-1 one; new ssh key pairs
-/// made by `ssh-keygen`.
+/// made by `ssh-keygen`, new x509 ones by `openssl`.
 public enum KeyPairs {
     /// `aa:bb:…`: the MD5 of an OpenSSH public key's blob (what Nova and `ssh-keygen -E md5 -l`
     /// print); nil for anything that is not `<type> <base64>[ comment]`.
@@ -53,5 +53,26 @@ public enum KeyPairs {
         let privateKey = try String(contentsOfFile: path, encoding: .utf8)
         let publicKey = try String(contentsOfFile: path + ".pub", encoding: .utf8)
         return (privateKey, publicKey.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// A new x509 key pair, as Nova makes one for `type: x509`: an RSA 2048 private key and
+    /// a self-signed certificate for `CN=<user>` valid ten years, by `openssl req`.
+    public static func generateX509(user: String, runner: any ProcessRunning = ProcessRunner()) async throws -> (
+        privateKey: String, certificate: String
+    ) {
+        let directory = NSTemporaryDirectory() + "nimbus-keygen-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let subject = "/CN=" + user.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        try await runner.check(
+            Command([
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", subject,
+                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+            ]))
+        return (
+            try String(contentsOfFile: directory + "/key.pem", encoding: .utf8),
+            try String(contentsOfFile: directory + "/cert.pem", encoding: .utf8)
+        )
     }
 }

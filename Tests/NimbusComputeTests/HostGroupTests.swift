@@ -296,3 +296,41 @@ struct HostGroupTests {
         #expect(try await cloud.send(.get, "/v2.1/os-server-groups/\(id)", token: cloud.demo).status == .notFound)
     }
 }
+
+@Suite("Compute API: Tempest's hypervisor and key pair details")
+struct HypervisorDetailTests {
+    @Test("Hypervisors by name pattern with their servers before 2.53; cpu_info an object from 2.28")
+    func hypervisorSearch() async throws {
+        let cloud = try await ComputeCloud()
+        try await HostGroupTests.beat(cloud, "cmp1")
+        let found = try await cloud.send(.get, "/v2.1/os-hypervisors/cmp/search", token: cloud.admin, version: "2.1")
+        #expect(found.json?["hypervisors"]?.array?.first?["hypervisor_hostname"]?.string == "cmp1", "\(found.text)")
+        let none = try await cloud.send(.get, "/v2.1/os-hypervisors/xyz/servers", token: cloud.admin, version: "2.1")
+        #expect(none.status == .notFound)
+        let gone = try await cloud.send(.get, "/v2.1/os-hypervisors/cmp/search", token: cloud.admin, version: "2.53")
+        #expect(gone.status == .notFound)
+        #expect(
+            try await cloud.send(.get, "/v2.1/os-hypervisors/cmp/search", token: cloud.demo, version: "2.1").status
+                == .forbidden)
+        let old = try await cloud.send(.get, "/v2.1/os-hypervisors/detail", token: cloud.admin, version: "2.27")
+        #expect(old.json?["hypervisors"]?.array?.first?["cpu_info"] == "{}")
+        let new = try await cloud.send(.get, "/v2.1/os-hypervisors/detail", token: cloud.admin, version: "2.28")
+        #expect(new.json?["hypervisors"]?.array?.first?["cpu_info"] == [:])
+    }
+
+    @Test("An x509 key pair made here: openssl's certificate with its SHA-1 fingerprint; show has user_id")
+    func x509KeyPair() async throws {
+        let cloud = try await ComputeCloud()
+        let made = try await cloud.send(
+            .post, "/v2.1/os-keypairs", token: cloud.demo, json: ["keypair": ["name": "cert", "type": "x509"]],
+            version: "2.2")
+        #expect(made.status == .created, "\(made.text)")
+        let pair = try #require(made.json?["keypair"])
+        let certificate = try #require(pair["public_key"]?.string)
+        #expect(certificate.hasPrefix("-----BEGIN CERTIFICATE-----"))
+        #expect(pair["private_key"]?.string?.contains("PRIVATE KEY-----") == true)
+        #expect(pair["fingerprint"]?.string == KeyPairs.x509Fingerprint(certificate) && pair["type"] == "x509")
+        let shown = try await cloud.send(.get, "/v2.1/os-keypairs/cert", token: cloud.demo, version: "2.2")
+        #expect(shown.json?["keypair"]?["user_id"]?.string?.isEmpty == false, "\(shown.text)")
+    }
+}

@@ -103,22 +103,10 @@ extension ComputeAPI {
             return Response.json(["service": service(shown, index, version)])
         }
         router.get("/v2.1/os-hypervisors") { request, context in
-            let caller = try await caller(request)
-            try requireAdmin(caller, "os_compute_api:os-hypervisors:list")
-            let version = Self.version(context)
-            return Response.json([
-                "hypervisors": .array(
-                    try hosts().enumerated().map { hypervisor($0.element, $0.offset, version, detail: false) })
-            ])
+            try await listHypervisors(request, context, detail: false)
         }
         router.get("/v2.1/os-hypervisors/detail") { request, context in
-            let caller = try await caller(request)
-            try requireAdmin(caller, "os_compute_api:os-hypervisors:list-detail")
-            let version = Self.version(context)
-            return Response.json([
-                "hypervisors": .array(
-                    try hosts().enumerated().map { hypervisor($0.element, $0.offset, version, detail: true) })
-            ])
+            try await listHypervisors(request, context, detail: true)
         }
         router.get("/v2.1/os-hypervisors/statistics") { request, context in
             let caller = try await caller(request)
@@ -135,17 +123,25 @@ extension ComputeAPI {
                 ]
             ])
         }
+        // Before 2.53: by host name pattern, with or without their servers.
+        router.get("/v2.1/os-hypervisors/:id/search") { request, context in
+            try await hypervisorSearch(request, context, servers: false)
+        }
+        router.get("/v2.1/os-hypervisors/:id/servers") { request, context in
+            try await hypervisorSearch(request, context, servers: true)
+        }
         router.get("/v2.1/os-hypervisors/:id") { request, context in
             let caller = try await caller(request)
             try requireAdmin(caller, "os_compute_api:os-hypervisors:show")
-            let id = try context.parameters.require("id")
-            let all = try hosts()
-            // A UUID from 2.53, the position before.
-            let index = all.firstIndex { $0.hypervisorID == id } ?? Int(id).map { $0 - 1 }
-            guard let index, all.indices.contains(index) else {
-                throw ComputeFault.notFound("Hypervisor with ID '\(id)' could not be found.")
+            let (host, index) = try hypervisor(try context.parameters.require("id"))
+            let version = Self.version(context)
+            var shown = hypervisor(host, index, version, detail: true)
+            if version >= Microversion(2, 53),
+                ListQuery(request).value("with_servers").map(Self.trueWords.contains) == true
+            {
+                shown = Self.adding(servers(on: host.name), to: shown)
             }
-            return Response.json(["hypervisor": hypervisor(all[index], index, Self.version(context), detail: true)])
+            return Response.json(["hypervisor": shown])
         }
         router.get("/v2.1/os-availability-zone") { request, _ in
             _ = try await caller(request)
@@ -253,6 +249,83 @@ extension ComputeAPI {
         return Response.json(["service": .object(fields)])
     }
 
+    /// `GET /os-hypervisors[/detail]`; from 2.53 `hypervisor_hostname_pattern` (404 when
+    /// nothing matches) and `with_servers`.
+    func listHypervisors(_ request: Request, _ context: ServiceContext, detail: Bool) async throws -> Response {
+        let caller = try await caller(request)
+        try requireAdmin(caller, "os_compute_api:os-hypervisors:\(detail ? "list-detail" : "list")")
+        let version = Self.version(context)
+        let query = ListQuery(request)
+        var all = Array(try hosts().enumerated())
+        var withServers = false
+        if version >= Microversion(2, 53) {
+            withServers = query.value("with_servers").map(Self.trueWords.contains) == true
+            if let pattern = query.value("hypervisor_hostname_pattern") {
+                all = all.filter {
+                    ($0.element.hypervisor["hypervisor_hostname"]?.string ?? $0.element.name).contains(pattern)
+                }
+                guard !all.isEmpty else {
+                    throw ComputeFault.notFound("No hypervisor matching '\(pattern)' could be found.")
+                }
+            }
+        }
+        return Response.json([
+            "hypervisors": .array(
+                all.map { index, host in
+                    let shown = hypervisor(host, index, version, detail: detail)
+                    return withServers ? Self.adding(servers(on: host.name), to: shown) : shown
+                })
+        ])
+    }
+
+    /// The hypervisor with `id`: a UUID from 2.53, its position before.
+    func hypervisor(_ id: String) throws -> (Host, Int) {
+        let all = try hosts()
+        let index = all.firstIndex { $0.hypervisorID == id } ?? Int(id).map { $0 - 1 }
+        guard let index, all.indices.contains(index) else {
+            throw ComputeFault.notFound("Hypervisor with ID '\(id)' could not be found.")
+        }
+        return (all[index], index)
+    }
+
+    /// `GET /os-hypervisors/{pattern}/search` and `…/servers` (before 2.53): the hypervisors
+    /// whose host name holds the pattern, 404 when none does.
+    func hypervisorSearch(_ request: Request, _ context: ServiceContext, servers withServers: Bool) async throws
+        -> Response
+    {
+        let caller = try await caller(request)
+        try requireAdmin(caller, "os_compute_api:os-hypervisors:\(withServers ? "servers" : "search")")
+        let version = Self.version(context)
+        guard version < Microversion(2, 53) else { throw HTTPError(.notFound) }
+        let pattern = try context.parameters.require("id")
+        let found = try hosts().enumerated().filter {
+            ($0.element.hypervisor["hypervisor_hostname"]?.string ?? $0.element.name).contains(pattern)
+        }
+        guard !found.isEmpty else {
+            throw ComputeFault.notFound("No hypervisor matching '\(pattern)' could be found.")
+        }
+        return Response.json([
+            "hypervisors": .array(
+                found.map { index, host in
+                    let shown = hypervisor(host, index, version, detail: false)
+                    return withServers ? Self.adding(servers(on: host.name), to: shown) : shown
+                })
+        ])
+    }
+
+    /// The servers on a host, as hypervisors list them (`uuid`, `name`).
+    func servers(on host: String) -> [JSON] {
+        store.snapshot.servers.values.filter { $0.host == host }.sorted { $0.serial < $1.serial }.map {
+            ["uuid": .string($0.id), "name": .string($0.instanceName)]
+        }
+    }
+
+    /// A hypervisor with its `servers` (left out when it has none, as Nova does).
+    static func adding(_ servers: [JSON], to hypervisor: JSON) -> JSON {
+        guard !servers.isEmpty else { return hypervisor }
+        return .object((hypervisor.members ?? []) + [("servers", .array(servers))])
+    }
+
     /// A hypervisor as Nova shows it at `version`: UUIDs from 2.53, no usage figures from 2.88.
     func hypervisor(_ host: Host, _ index: Int, _ version: Microversion, detail: Bool) -> JSON {
         var fields: [(String, JSON)] = [
@@ -282,7 +355,8 @@ extension ComputeAPI {
                 ("local_gb", host.number("local_gb")), ("vcpus_used", 0), ("memory_mb_used", 0), ("local_gb_used", 0),
                 ("free_ram_mb", host.number("memory_mb")), ("free_disk_gb", host.number("local_gb")),
                 ("current_workload", 0), ("running_vms", 0), ("disk_available_least", host.number("local_gb")),
-                ("cpu_info", "{}"),
+                // A JSON string before 2.28, an object from it.
+                ("cpu_info", version >= Microversion(2, 28) ? [:] : "{}"),
             ]
         }
         return .object(fields)

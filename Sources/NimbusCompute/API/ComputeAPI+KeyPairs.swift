@@ -67,6 +67,7 @@ extension ComputeAPI {
             fields.append(contentsOf: [
                 ("created_at", .string(Timestamp.utc(pair.createdAt) + ".000000")), ("deleted", false),
                 ("deleted_at", .null), ("id", .int(Int64(pair.serial))), ("updated_at", .null),
+                ("user_id", .string(pair.userID)),
             ])
             return Response.json(["keypair": .object(fields)])
         }
@@ -76,10 +77,11 @@ extension ComputeAPI {
             let given = try member(try await body(request, context: context), "keypair")
             var pair = try newKeyPair(given, caller, version)
             var privateKey: String?
-            if pair.publicKey.isEmpty {
-                guard pair.type == "ssh" else {
-                    throw ComputeFault.badRequest("Keypair data is invalid: only ssh key pairs can be generated here")
-                }
+            if pair.publicKey.isEmpty, pair.type == "x509" {
+                let made = try await KeyPairs.generateX509(user: pair.userID, runner: runner)
+                (privateKey, pair.publicKey) = (made.privateKey, made.certificate)
+                pair.fingerprint = KeyPairs.x509Fingerprint(made.certificate) ?? ""
+            } else if pair.publicKey.isEmpty {
                 let made = try await KeyPairs.generate(runner: runner)
                 (privateKey, pair.publicKey) = (made.privateKey, made.publicKey)
                 pair.fingerprint = KeyPairs.sshFingerprint(made.publicKey) ?? ""
