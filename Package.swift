@@ -192,6 +192,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The block-storage service (Cinder v3): volumes, snapshots, types, quotas.
+        .target(
+            name: "NimbusBlockStorage",
+            dependencies: [
+                "NimbusServiceKit", "NimbusSystem", .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
         // The compute agent's pieces: domain XML, config drives, instance disks, libvirt.
         .target(
             name: "NimbusComputeAgent",
@@ -218,7 +226,7 @@ let package = Package(
             name: "NimbusServer",
             dependencies: [
                 "NimbusServiceKit", "NimbusIdentity", "NimbusImage", "NimbusObject", "NimbusNetwork", "NimbusCompute",
-                "NimbusModel",
+                "NimbusBlockStorage", "NimbusModel",
                 "NimbusManifest",
                 "NimbusSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -310,6 +318,14 @@ let package = Package(
             name: "NimbusComputeTests",
             dependencies: [
                 "NimbusCompute", "NimbusGuestData", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusBlockStorageTests",
+            dependencies: [
+                "NimbusBlockStorage", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict

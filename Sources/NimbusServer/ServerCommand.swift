@@ -8,7 +8,8 @@ public struct ServerCommand: AsyncParsableCommand {
         version: "nimbus-server 0.5",
         subcommands: [
             IdentityCommand.self, ServiceCommand<ImageService>.self, ServiceCommand<ObjectService>.self,
-            ServiceCommand<NetworkService>.self, ServiceCommand<ComputeService>.self, HealthCommand.self,
+            ServiceCommand<NetworkService>.self, ServiceCommand<ComputeService>.self,
+            ServiceCommand<BlockStorageService>.self, HealthCommand.self,
         ]
     )
 
