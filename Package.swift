@@ -200,6 +200,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The volume agent's pieces: the pool's volume files and their snapshots.
+        .target(
+            name: "NimbusVolumeAgent",
+            dependencies: [
+                "NimbusAgentKit", "NimbusServiceKit", "NimbusSystem", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The compute agent's pieces: domain XML, config drives, instance disks, libvirt.
         .target(
             name: "NimbusComputeAgent",
@@ -240,8 +248,8 @@ let package = Package(
         .target(
             name: "NimbusAgentCLI",
             dependencies: [
-                "NimbusAgentKit", "NimbusNetworkAgent", "NimbusComputeAgent", "Libvirt", "NimbusServiceKit",
-                "NimbusSystem",
+                "NimbusAgentKit", "NimbusNetworkAgent", "NimbusComputeAgent", "NimbusVolumeAgent", "Libvirt",
+                "NimbusServiceKit", "NimbusSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -327,6 +335,14 @@ let package = Package(
             dependencies: [
                 "NimbusBlockStorage", "NimbusIdentity", "NimbusServiceKit", "NimbusTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NimbusVolumeAgentTests",
+            dependencies: [
+                "NimbusVolumeAgent", "NimbusAgentKit", "NimbusServiceKit", "NimbusSystem",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -7,7 +7,9 @@ public struct AgentCommand: AsyncParsableCommand {
         commandName: "nimbus-agent",
         abstract: "Nimbus's host agents, one subcommand each.",
         version: "nimbus-agent 0.1",
-        subcommands: [NetworkAgentCommand.self, NetworkGatewayCommand.self, ComputeAgentCommand.self]
+        subcommands: [
+            NetworkAgentCommand.self, NetworkGatewayCommand.self, ComputeAgentCommand.self, VolumeAgentCommand.self,
+        ]
     )
 
     public init() {}

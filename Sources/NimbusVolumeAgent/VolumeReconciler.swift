@@ -1,0 +1,204 @@
+import Foundation
+import Logging
+import NimbusAgentKit
+import NimbusServiceKit
+import NimbusSystem
+
+/// The volume agent's reconciler: makes the storage host hold the volumes the block-storage
+/// API placed here, each a sparse qcow2 file (`volume-<id>.qcow2`) in the pool directory —
+/// blank, or a copy of another volume or of a snapshot — grown when extended, with its
+/// snapshots as internal qcow2 snapshots named by their ids; a volume the API no longer
+/// has is deleted. Each volume's and snapshot's status is `available` or `error`, with the
+/// generation applied (`generation|message`).
+public actor VolumeReconciler: Reconciler {
+    public struct Settings: Sendable {
+        public var host: String
+        /// Where the volume files are.
+        public var directory: String
+
+        public init(host: String, directory: String) {
+            self.host = host
+            self.directory = directory
+        }
+    }
+
+    let settings: Settings
+    let runner: any ProcessRunning
+    let logger: Logger
+    var statuses: [String: ResourceStatus] = [:]
+    /// The volumes of this host as last sent, by id.
+    var wanted: [String: JSON] = [:]
+
+    public init(settings: Settings, runner: any ProcessRunning = ProcessRunner(), logger: Logger) {
+        self.settings = settings
+        self.runner = runner
+        self.logger = logger
+    }
+
+    static func key(_ kind: String, _ id: String) -> String { kind + "/" + id }
+
+    /// The file of a volume.
+    func path(_ id: String) -> String { settings.directory + "/volume-" + id + ".qcow2" }
+
+    /// Ids the API makes (UUIDs): nothing that could leave the pool directory.
+    static func safe(_ id: String) -> Bool { !id.isEmpty && id.allSatisfy { $0.isHexDigit || $0 == "-" } }
+
+    public func resync(_ items: [ChangeLog.Item]) async -> [ResourceStatus] {
+        wanted = [:]
+        for item in items where item.kind == "volume" {
+            if let body = item.body, body["host"]?.string == settings.host, Self.safe(item.id) {
+                wanted[item.id] = body
+            }
+        }
+        // Files of volumes the API no longer places here go first.
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: settings.directory)) ?? []
+        for file in files where file.hasPrefix("volume-") && file.hasSuffix(".qcow2") {
+            let id = String(file.dropFirst("volume-".count).dropLast(".qcow2".count))
+            if wanted[id] == nil { remove(id) }
+        }
+        statuses = [:]
+        // Sources before the volumes made from them.
+        func copied(_ body: JSON) -> Int { body["source"]?["volume"] == nil ? 0 : 1 }
+        for (id, body) in wanted.sorted(by: { (copied($0.value), $0.key) < (copied($1.value), $1.key) }) {
+            await ensure(id, body)
+        }
+        return Array(statuses.values)
+    }
+
+    public func apply(_ item: ChangeLog.Item) async -> ResourceStatus? {
+        switch item.kind {
+        case "volume":
+            guard let body = item.body, body["host"]?.string == settings.host, Self.safe(item.id) else {
+                if wanted.removeValue(forKey: item.id) != nil { remove(item.id) }
+                statuses[Self.key("volume", item.id)] = nil
+                return nil
+            }
+            wanted[item.id] = body
+            await ensure(item.id, body)
+            return statuses[Self.key("volume", item.id)]
+        case "snapshot":
+            // Made with its volume's item (which names it); the status is already there.
+            guard item.body != nil else {
+                statuses[Self.key("snapshot", item.id)] = nil
+                return nil
+            }
+            return statuses[Self.key("snapshot", item.id)]
+        default:
+            return nil
+        }
+    }
+
+    public func currentStatuses() async -> [ResourceStatus]? { Array(statuses.values) }
+
+    /// Makes the host hold volume `id` as `body` describes it; records its status and its
+    /// snapshots'.
+    func ensure(_ id: String, _ body: JSON) async {
+        let generation = Int(body["generation"]?.int ?? 0)
+        let size = UInt64(body["size"]?.int ?? 1) << 30
+        let file = path(id)
+        do {
+            try FileManager.default.createDirectory(
+                atPath: settings.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            if !FileManager.default.fileExists(atPath: file) { try await create(id, body, size: size) }
+            let info = try await Self.info(file, runner: runner)
+            if info.virtualSize < size {
+                try await runner.check(Command(["qemu-img", "resize", "-q", file, "\(size)"]))
+                logger.info("volume extended", metadata: ["volume": "\(id)", "size": "\(size >> 30) GiB"])
+            }
+            try await keepSnapshots(id, body, file: file)
+            statuses[Self.key("volume", id)] = ResourceStatus(
+                kind: "volume", id: id, state: "available", detail: "\(generation)|")
+        } catch {
+            logger.error("volume failed", metadata: ["volume": "\(id)", "error": "\(error)"])
+            statuses[Self.key("volume", id)] = ResourceStatus(
+                kind: "volume", id: id, state: "error", detail: "\(generation)|\(error)")
+        }
+    }
+
+    /// A new volume's file: blank, or a copy of its source volume (or of one of that
+    /// volume's snapshots), written under a temporary name and renamed when whole.
+    func create(_ id: String, _ body: JSON, size: UInt64) async throws {
+        let file = path(id)
+        let partial = file + ".part"
+        try? FileManager.default.removeItem(atPath: partial)
+        let source = body["source"]
+        if let parent = source?["volume"]?.string, Self.safe(parent) {
+            var command = ["qemu-img", "convert", "-U", "-O", "qcow2"]
+            if let snapshot = source?["snapshot"]?.string, Self.safe(snapshot) {
+                command += ["-l", "snapshot.name=\(snapshot)"]
+            }
+            try await runner.check(Command(command + [path(parent), partial]))
+            let info = try await Self.info(partial, runner: runner)
+            if info.virtualSize < size {
+                try await runner.check(Command(["qemu-img", "resize", "-q", partial, "\(size)"]))
+            }
+        } else {
+            try await runner.check(Command(["qemu-img", "create", "-q", "-f", "qcow2", partial, "\(size)"]))
+        }
+        guard rename(partial, file) == 0 else { throw VolumeError("cannot rename \(partial): errno \(errno)") }
+        logger.info(
+            "volume made",
+            metadata: ["volume": "\(id)", "size": "\(size >> 30) GiB", "source": "\(source?.text ?? "blank")"])
+    }
+
+    /// The volume's internal snapshots made and deleted to match the API's list.
+    func keepSnapshots(_ id: String, _ body: JSON, file: String) async throws {
+        let generation = Int(body["generation"]?.int ?? 0)
+        let asked = Set((body["snapshots"]?.array ?? []).compactMap(\.string).filter(Self.safe))
+        let held = try await snapshots(of: file)
+        for snapshot in asked.subtracting(held).sorted() {
+            do {
+                try await runner.check(Command(["qemu-img", "snapshot", "-c", snapshot, file]))
+                logger.info("snapshot made", metadata: ["volume": "\(id)", "snapshot": "\(snapshot)"])
+                statuses[Self.key("snapshot", snapshot)] = ResourceStatus(
+                    kind: "snapshot", id: snapshot, state: "available", detail: "\(generation)|")
+            } catch {
+                statuses[Self.key("snapshot", snapshot)] = ResourceStatus(
+                    kind: "snapshot", id: snapshot, state: "error", detail: "\(generation)|\(error)")
+            }
+        }
+        for snapshot in held.subtracting(asked).sorted() where Self.safe(snapshot) {
+            try await runner.check(Command(["qemu-img", "snapshot", "-d", snapshot, file]))
+            statuses[Self.key("snapshot", snapshot)] = nil
+            logger.info("snapshot deleted", metadata: ["volume": "\(id)", "snapshot": "\(snapshot)"])
+        }
+        for snapshot in asked.intersection(held) {
+            statuses[Self.key("snapshot", snapshot)] = ResourceStatus(
+                kind: "snapshot", id: snapshot, state: "available", detail: "\(generation)|")
+        }
+    }
+
+    /// The names of a qcow2 file's internal snapshots (`qemu-img info`).
+    func snapshots(of file: String) async throws -> Set<String> {
+        let output = try await runner.check(Command(["qemu-img", "info", "--output=json", "-U", file]))
+        let json = try? JSON.parse(Array(output.stdout.utf8))
+        return Set((json?["snapshots"]?.array ?? []).compactMap { $0["name"]?.string })
+    }
+
+    /// Deletes a volume's file.
+    func remove(_ id: String) {
+        guard Self.safe(id) else { return }
+        if (try? FileManager.default.removeItem(atPath: path(id))) != nil {
+            logger.info("volume deleted", metadata: ["volume": "\(id)"])
+        }
+        statuses[Self.key("volume", id)] = nil
+    }
+
+    struct Info {
+        var virtualSize: UInt64
+    }
+
+    static func info(_ file: String, runner: any ProcessRunning) async throws -> Info {
+        let output = try await runner.check(Command(["qemu-img", "info", "--output=json", "-U", file]))
+        guard let json = try? JSON.parse(Array(output.stdout.utf8)), let size = json["virtual-size"]?.int else {
+            throw VolumeError("cannot read qemu-img info of \(file)")
+        }
+        return Info(virtualSize: UInt64(size))
+    }
+}
+
+/// A volume the backend could not make or change.
+struct VolumeError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
