@@ -292,6 +292,7 @@ let package = Package(
                 "NimbusIdentity", "NimbusServiceKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/Support",
             swiftSettings: strict
