@@ -76,6 +76,7 @@ extension IntegrationTests {
             #expect(green.status == 0, "\(green.text)")
             try servicesRunConfined()
             try channelSurvivesAPIKill()
+            try volumeWalkthrough()
             let member = try networkWalkthrough()
             try computeWalkthrough()
             try serverWalkthrough(member: member)
