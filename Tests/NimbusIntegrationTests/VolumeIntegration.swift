@@ -25,13 +25,13 @@ extension IntegrationTests.IdentityIntegrationTests {
         }
         let vol1 = try cloud.json(["volume", "create", "--size", "1", "vol1"], as: member)
         let vol1ID = field(vol1, "id")
-        #expect(try eventually(30) { try status("vol1") == "available" }, "vol1: \(try status("vol1"))")
+        #expect(try eventually(30) { try status("vol1") == "available" }, "vol1 did not become available")
         let files = "/var/lib/nimbus/volume/volumes"
         #expect(try ssh("ls \(files)").stdout.contains("volume-\(vol1ID).qcow2"))
         _ = try cloud.json(["volume", "snapshot", "create", "--volume", "vol1", "--force", "snap1"], as: member)
         #expect(try eventually(30) { try status("snap1", "volume snapshot") == "available" })
         _ = try cloud.json(["volume", "create", "--snapshot", "snap1", "--size", "2", "vol2"], as: member)
-        #expect(try eventually(30) { try status("vol2") == "available" }, "vol2: \(try status("vol2"))")
+        #expect(try eventually(30) { try status("vol2") == "available" }, "vol2 did not become available")
         #expect(try size("vol2") == "2")
         #expect(try cloud.openstack(["volume", "set", "--size", "3", "vol2"], as: member).status == 0)
         #expect(try eventually(30) { try size("vol2") == "3" && status("vol2") == "available" })
