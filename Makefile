@@ -131,6 +131,7 @@ bench: release server bench-tools clients $(GUEST_IMAGE)
 	bench/object.sh
 	bench/network.sh
 	bench/compute.sh
+	bench/block-storage.sh
 
 clean:
 	rm -rf .build
