@@ -350,8 +350,8 @@ let package = Package(
         .testTarget(
             name: "NimbusComputeAgentTests",
             dependencies: [
-                "NimbusComputeAgent", "NimbusGuestData", "Libvirt", "NimbusServiceKit", "NimbusSystem",
-                .product(name: "Logging", package: "swift-log"),
+                "NimbusComputeAgent", "NimbusAgentKit", "NimbusGuestData", "Libvirt", "NimbusServiceKit",
+                "NimbusSystem", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -20,8 +20,11 @@ struct VolumeAgentCommand: AsyncParsableCommand {
         let logger = Logger(label: "nimbus.volume")
         try FileManager.default.createDirectory(
             atPath: settings.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // Its own login for the image downloads (the channel's is the runner's).
+        let images = ImageCache(
+            directory: settings.basics.stateDirectory + "/images", login: try ServiceLogin(settings.basics.credentials))
         let reconciler = VolumeReconciler(
-            settings: .init(host: settings.basics.host, directory: settings.directory), logger: logger)
+            settings: .init(host: settings.basics.host, directory: settings.directory), images: images, logger: logger)
         try await AgentRunner.run(
             basics: settings.basics, reconciler: reconciler, state: "volume-state.json",
             heartbeats: [("volume", ["total_capacity_gb": .int(Int64(settings.capacityGiB)), "backend": "nimbus"])],

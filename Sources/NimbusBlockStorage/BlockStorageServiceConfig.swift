@@ -9,6 +9,8 @@ public struct BlockStorageServiceConfig: Sendable {
     public var identityURL: String
     /// The zone of the storage hosts (Cinder's `storage_availability_zone`).
     public var zone: String
+    /// The image service (`http://host:9292`) volumes are made from; empty: none.
+    public var imageURL: String
 
     public static func load(path: String) throws(ServiceConfig.Failure) -> BlockStorageServiceConfig {
         try BlockStorageServiceConfig(try ServiceConfig.load(path: path))
@@ -21,6 +23,7 @@ public struct BlockStorageServiceConfig: Sendable {
         stateDirectory = config.string("DEFAULT", "state_dir", default: "/var/lib/nimbus/block-storage")
         identityURL = try config.identityURL()
         zone = config.string("DEFAULT", "storage_availability_zone", default: "nova")
+        imageURL = config.string("image", "url", default: "")
         guard !zone.isEmpty, !zone.contains(":") else {
             throw .invalid(
                 section: "DEFAULT", key: "storage_availability_zone", value: zone, expected: "a name without ':'")
@@ -34,7 +37,9 @@ public struct BlockStorageServiceConfig: Sendable {
         let origin = identityURL.hasSuffix("/v3") ? String(identityURL.dropLast(3)) : identityURL
         return try BlockStorageAPI(
             store: try BlockStorageStore(
-                path: stateDirectory + "/block-storage.sqlite", publish: BlockStorageState.publisher()),
-            validator: try TokenValidator(identityURL: identityURL), identityURI: origin, zone: zone)
+                path: stateDirectory + "/block-storage.sqlite", publish: BlockStorageState.publisher(imageURL: imageURL)
+            ),
+            validator: try TokenValidator(identityURL: identityURL), identityURI: origin, zone: zone, imageURL: imageURL
+        )
     }
 }

@@ -18,14 +18,18 @@ public struct BlockStorageState: Sendable, Equatable {
     /// What the volume agents follow: each volume placed on a host, with its snapshots and
     /// where it comes from, and each snapshot; a volume deleted (or never placed) is
     /// nothing to hold.
-    public static func publisher() -> @Sendable (BlockStorageState, String, String) -> (kind: String, body: JSON?)? {
+    public static func publisher(imageURL: String = "")
+        -> @Sendable (BlockStorageState, String, String) -> (
+            kind: String, body: JSON?
+        )?
+    {
         { state, kind, id in
             switch Kind(rawValue: kind) {
             case .volume:
                 guard let volume = state.volumes[id], !volume.host.isEmpty, volume.fault == nil else {
                     return ("volume", nil)
                 }
-                return ("volume", state.channelBody(volume))
+                return ("volume", state.channelBody(volume, imageURL: imageURL))
             // A snapshot is also named in its volume's item (its writes touch the volume);
             // its own item is what its status is reported against.
             case .snapshot:
@@ -42,9 +46,11 @@ public struct BlockStorageState: Sendable, Equatable {
     }
 
     /// A volume as its agent is told it.
-    func channelBody(_ volume: Volume) -> JSON {
+    func channelBody(_ volume: Volume, imageURL: String = "") -> JSON {
         var source: JSON = .null
-        if let snapshot = volume.snapshotID, let parent = snapshots[snapshot]?.volumeID {
+        if let image = volume.imageID {
+            source = ["image": .string(image), "image_url": .string(imageURL)]
+        } else if let snapshot = volume.snapshotID, let parent = snapshots[snapshot]?.volumeID {
             source = ["snapshot": .string(snapshot), "volume": .string(parent)]
         } else if let parent = volume.sourceVolumeID {
             source = ["volume": .string(parent)]

@@ -32,6 +32,10 @@ public struct Volume: Codable, Sendable, Equatable {
     public var fault: String?
     public var createdAt: Int64
     public var updatedAt: Int64?
+    /// The image it was made from, and that image's properties as Cinder keeps them
+    /// (`volume_image_metadata`).
+    public var imageID: String? = nil
+    public var imageMetadata: [String: String]? = nil
 }
 
 /// An attachment of a volume to a server.

@@ -6,7 +6,7 @@ import NimbusSystem
 
 /// The volume agent's reconciler: makes the storage host hold the volumes the block-storage
 /// API placed here, each a sparse qcow2 file (`volume-<id>.qcow2`) in the pool directory —
-/// blank, or a copy of another volume or of a snapshot — grown when extended, with its
+/// blank, a copy of another volume or of a snapshot, or an image's disk — grown when extended, with its
 /// snapshots as internal qcow2 snapshots named by their ids; a volume the API no longer
 /// has is deleted. Each volume's and snapshot's status is `available` or `error`, with the
 /// generation applied (`generation|message`).
@@ -25,11 +25,16 @@ public actor VolumeReconciler: Reconciler {
     let settings: Settings
     let runner: any ProcessRunning
     let logger: Logger
+    /// The images volumes are made from, downloaded once per host; nil: none can be.
+    let images: ImageCache?
     var statuses: [String: ResourceStatus] = [:]
     /// The volumes of this host as last sent, by id.
     var wanted: [String: JSON] = [:]
 
-    public init(settings: Settings, runner: any ProcessRunning = ProcessRunner(), logger: Logger) {
+    public init(
+        settings: Settings, images: ImageCache? = nil, runner: any ProcessRunning = ProcessRunner(), logger: Logger
+    ) {
+        self.images = images
         self.settings = settings
         self.runner = runner
         self.logger = logger
@@ -122,7 +127,15 @@ public actor VolumeReconciler: Reconciler {
         let partial = file + ".part"
         try? FileManager.default.removeItem(atPath: partial)
         let source = body["source"]
-        if let parent = source?["volume"]?.string, Self.safe(parent) {
+        if let image = source?["image"]?.string {
+            guard let images else { throw VolumeError("no image service to fetch image \(image) from") }
+            let base = try await images.file(of: image, from: source?["image_url"]?.string ?? "")
+            try await runner.check(Command(["qemu-img", "convert", "-O", "qcow2", base, partial]))
+            let info = try await Self.info(partial, runner: runner)
+            if info.virtualSize < size {
+                try await runner.check(Command(["qemu-img", "resize", "-q", partial, "\(size)"]))
+            }
+        } else if let parent = source?["volume"]?.string, Self.safe(parent) {
             var command = ["qemu-img", "convert", "-U", "-O", "qcow2"]
             if let snapshot = source?["snapshot"]?.string, Self.safe(snapshot) {
                 command += ["-l", "snapshot.name=\(snapshot)"]

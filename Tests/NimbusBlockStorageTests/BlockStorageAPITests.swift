@@ -169,7 +169,7 @@ struct BlockStorageAPITests {
             (["size": 1, "volume_type": "gold"], 404, "Volume type with name gold could not be found."),
             (["size": 1, "availability_zone": "az9"], 400, "Availability zone 'az9' is invalid."),
             (["size": 1, "multiattach": true], 400, "multiattach parameter has been removed"),
-            (["size": 1, "imageRef": "abc"], 400, "not supported"),
+            (["size": 1, "imageRef": "abc"], 400, "need the image service"),
             (["size": 1, "colour": "red"], 400, "'colour' was unexpected"),
             (["size": 1, "snapshot_id": "nope"], 404, "Snapshot nope could not be found."),
             (["size": 2000], 413, "VolumeSizeExceedsAvailableQuota"),

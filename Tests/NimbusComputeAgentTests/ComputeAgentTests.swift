@@ -1,6 +1,7 @@
 import Foundation
 import Libvirt
 import Logging
+import NimbusAgentKit
 import NimbusComputeAgent
 import NimbusGuestData
 import NimbusServiceKit

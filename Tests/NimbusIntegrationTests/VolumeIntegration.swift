@@ -5,8 +5,8 @@ extension IntegrationTests.IdentityIntegrationTests {
     /// The notes' volumes before an attach, with the stock client as a member: the volume
     /// services up, `volume create` → available with its file on the storage host, a
     /// snapshot (`--force`, as the notes take it), a larger volume from the snapshot,
-    /// extended, a volume with snapshots kept, one beyond the pool in error, all deleted
-    /// and their files gone.
+    /// extended, a volume with snapshots kept, one beyond the pool in error, one from an
+    /// image holding the image's data, all deleted and their files gone.
     func volumeWalkthrough() throws {
         let cloud = Self.cloud
         var services: [[String: Any]] = []
@@ -42,7 +42,30 @@ extension IntegrationTests.IdentityIntegrationTests {
         #expect(try status("big") == "error")
         let listed = (try cloud.json(["volume", "list"], as: member) as? [[String: Any]]) ?? []
         #expect(Set(listed.map { "\($0["Name"] ?? "")" }) == ["vol1", "vol2", "big"], "\(listed)")
-        for name in ["big", "vol2"] {
+
+        // A volume from an image: the image's disk (a pattern written into it here) in the
+        // volume's file, bootable, with the image's properties.
+        let disk = Self.directory + "/volume-image.qcow2"
+        #expect(try NimbusIntegrationTests.run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "64M"]).status == 0)
+        #expect(
+            try NimbusIntegrationTests.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 64k", disk]).status == 0)
+        let image = try cloud.json([
+            "image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--public", "--file", disk,
+            "volume-image",
+        ])
+        #expect(field(image, "status") == "active", "\(image ?? "")")
+        let fromImage = try cloud.json(
+            ["volume", "create", "--image", "volume-image", "--size", "1", "vol3"], as: member)
+        let vol3ID = field(fromImage, "id")
+        #expect(try eventually(60) { try status("vol3") == "available" }, "vol3 did not become available")
+        let vol3 = try cloud.json(["volume", "show", "vol3"], as: member) as? [String: Any]
+        #expect("\(vol3?["bootable"] ?? "")" == "true", "\(vol3 ?? [:])")
+        let imageProperties = "\(vol3?["volume_image_metadata"] ?? "")"
+        #expect(imageProperties.contains("volume-image"), "\(vol3 ?? [:])")
+        let read = try ssh("qemu-io -f qcow2 -r -U -c 'read -P 0xab 0 64k' \(files)/volume-\(vol3ID).qcow2")
+        #expect(read.status == 0 && !read.stdout.contains("verification failed"), "\(read.text)")
+        #expect(try cloud.openstack(["image", "delete", "volume-image"]).status == 0)
+        for name in ["big", "vol2", "vol3"] {
             #expect(try cloud.openstack(["volume", "delete", name], as: member).status == 0)
         }
         #expect(try cloud.openstack(["volume", "snapshot", "delete", "snap1"], as: member).status == 0)

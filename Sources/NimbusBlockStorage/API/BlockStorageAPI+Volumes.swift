@@ -25,7 +25,11 @@ extension BlockStorageAPI {
             let version = Self.version(context)
             let body = try await body(request, context: context)
             let given = try member(body, "volume")
-            let volume = try createVolume(given, caller, project: project, version: version)
+            var image: SourceImage?
+            if let ref = (given["imageRef"] ?? given["image_id"]).flatMap({ $0.isNull ? JSON?.none : $0 }) {
+                image = try await sourceImage(ref, token: request.headers[.xAuthToken] ?? "")
+            }
+            let volume = try createVolume(given, caller, project: project, version: version, image: image)
             return Response.json(
                 ["volume": render(volume, nil, caller, request, context, showOnly: false)], status: .accepted)
         }
@@ -140,7 +144,71 @@ extension BlockStorageAPI {
 
     /// Checks a create as Cinder does, places it and records it (`creating`); a volume no
     /// backend has room for is recorded in `error` with the scheduler's reason.
-    func createVolume(_ given: JSON, _ caller: Caller, project: String, version: Microversion) throws -> Volume {
+    /// An image a volume is made from, as the image service showed it to the caller.
+    struct SourceImage {
+        var id: String
+        var sizeGiB: Int
+        var minDisk: Int
+        var metadata: [String: String]
+    }
+
+    /// The image `ref` names (an id, a link ending in one, or a name), asked of the image
+    /// service with the caller's token: it must be there for the caller and active.
+    func sourceImage(_ ref: JSON, token: String) async throws -> SourceImage {
+        guard let images else {
+            throw VolumeFault.badRequest("Volumes from images need the image service, which this service has none of.")
+        }
+        guard let text = ref.string, !text.isEmpty, text.count <= 255 else {
+            throw VolumeFault.invalid("imageRef", ref, "It must be a string of 1 to 255 characters")
+        }
+        let id = text.split(separator: "/").last.map(String.init) ?? text
+        let headers = [("X-Auth-Token", token), ("Accept", "application/json")]
+        func get(_ path: String) async throws -> (Int, JSON) {
+            do {
+                let reply = try await images.send(.GET, path, headers: headers)
+                return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
+            } catch {
+                throw VolumeFault(.serviceUnavailable, "The image service cannot be reached: \(error)")
+            }
+        }
+        var (status, image) = try await get(
+            "/v2/images/\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id)")
+        if status == 404 || status == 400 {
+            // A name, as Cinder takes it.
+            let (listed, found) = try await get(
+                "/v2/images?name=\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id)")
+            let matches = listed == 200 ? found["images"]?.array ?? [] : []
+            guard matches.count <= 1 else {
+                throw VolumeFault(.conflict, "Multiple matches found for '\(id)', use an ID to be more specific.")
+            }
+            (status, image) = matches.first.map { (200, $0) } ?? (404, .null)
+        }
+        guard status == 200, let imageID = image["id"]?.string else {
+            throw VolumeFault.badRequest("Invalid image identifier or unable to access requested image.")
+        }
+        guard image["status"]?.string == "active" else {
+            throw VolumeFault.invalidInput("Image \(imageID) is not active.")
+        }
+        let bytes = image["size"]?.int ?? 0
+        var metadata: [String: String] = [
+            "image_id": imageID, "image_name": image["name"]?.string ?? "",
+            "checksum": image["checksum"]?.string ?? "", "container_format": image["container_format"]?.string ?? "",
+            "disk_format": image["disk_format"]?.string ?? "", "min_disk": "\(image["min_disk"]?.int ?? 0)",
+            "min_ram": "\(image["min_ram"]?.int ?? 0)", "size": "\(bytes)",
+        ]
+        if let virtual = image["virtual_size"]?.int { metadata["virtual_size"] = "\(virtual)" }
+        // The volume holds the image's disk: its virtual size where Glance knows it.
+        let needed = image["virtual_size"]?.int ?? bytes
+        return SourceImage(
+            id: imageID, sizeGiB: Int((needed + (1 << 30) - 1) >> 30), minDisk: Int(image["min_disk"]?.int ?? 0),
+            metadata: metadata)
+    }
+
+    func createVolume(
+        _ given: JSON, _ caller: Caller, project: String, version: Microversion, image: SourceImage? = nil
+    )
+        throws -> Volume
+    {
         var allowed: Set = [
             "size", "name", "display_name", "description", "display_description", "volume_type", "metadata",
             "snapshot_id", "source_volid", "consistencygroup_id", "availability_zone", "imageRef", "image_id",
@@ -167,10 +235,6 @@ extension BlockStorageAPI {
             throw VolumeFault.badRequest(
                 "multiattach parameter has been removed. The default behavior is to use multiattach enabled volume types. Contact your administrator to create a multiattach enabled volume type and use it to create multiattach volumes."
             )
-        }
-        if present("imageRef") != nil || present("image_id") != nil {
-            throw VolumeFault(
-                .badRequest, "Volumes from images are not supported by this cloud yet: create a blank volume.")
         }
         if present("backup_id") != nil {
             throw VolumeFault.notFound("Backup \(present("backup_id")!.text) could not be found.")
@@ -233,6 +297,16 @@ extension BlockStorageAPI {
             throw VolumeFault.badRequest(
                 "The server could not comply with the request since it is either malformed or otherwise incorrect.")
         }
+        if let image {
+            guard image.sizeGiB <= size else {
+                throw VolumeFault.invalidInput(
+                    "Size of specified image \(image.sizeGiB)GB is larger than volume size \(size)GB.")
+            }
+            guard image.minDisk <= size else {
+                throw VolumeFault.invalidInput(
+                    "Volume size \(size)GB cannot be smaller than the image minDisk size \(image.minDisk)GB.")
+            }
+        }
         guard let type else {
             throw VolumeFault.notFound("Volume type with name \(VolumeType.defaultName) could not be found.")
         }
@@ -259,9 +333,10 @@ extension BlockStorageAPI {
             let volume = Volume(
                 id: UUID().uuidString.lowercased(), name: name, description: description, size: size,
                 projectID: project, userID: caller.userID, typeID: type.id, zone: zone,
-                status: fault == nil ? "creating" : "error", bootable: false, readOnly: false, metadata: metadata,
+                status: fault == nil ? "creating" : "error", bootable: image != nil, readOnly: false,
+                metadata: metadata,
                 snapshotID: snapshotID, sourceVolumeID: sourceID, host: host ?? "", generation: 1, attachments: [],
-                fault: fault, createdAt: now, updatedAt: nil)
+                fault: fault, createdAt: now, updatedAt: nil, imageID: image?.id, imageMetadata: image?.metadata)
             transaction.state.volumes[volume.id] = volume
             transaction.touch(.volume, volume.id)
             return volume
@@ -394,6 +469,7 @@ extension BlockStorageAPI {
         if caller.isAdmin { fields.append(("migration_status", .null)) }
         if showOnly {
             fields.append(("os-vol-tenant-attr:tenant_id", .string(volume.projectID)))
+            if let image = volume.imageMetadata { fields.append(("volume_image_metadata", Self.json(image))) }
             if caller.isAdmin {
                 fields += [
                     ("os-vol-host-attr:host", volume.host.isEmpty ? .null : .string("\(volume.host)@nimbus#nimbus")),

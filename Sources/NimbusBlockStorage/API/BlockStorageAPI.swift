@@ -15,14 +15,18 @@ public struct BlockStorageAPI: Sendable {
     let agents: AgentRegistry
     /// The zone the storage hosts are in (Cinder's `storage_availability_zone`).
     let zone: String
+    /// The image service, asked with the caller's token about the images volumes are made
+    /// from; nil: volumes from images are refused.
+    let images: ServiceClient?
 
     public static let microversions = MicroversionPolicy(
         service: "volume", minimum: Microversion(3, 0), maximum: Microversion(3, 71))
 
     public init(
         store: BlockStorageStore, validator: TokenValidator, identityURI: String, zone: String = "nova",
-        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        imageURL: String = "", clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) throws {
+        images = imageURL.isEmpty ? nil : try ServiceClient(baseURL: imageURL, timeout: .seconds(10))
         self.store = store
         self.validator = validator
         self.identityURI = identityURI

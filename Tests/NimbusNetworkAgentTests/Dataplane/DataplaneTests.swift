@@ -203,8 +203,10 @@ struct DataplaneTests {
             lines += try await lab.run(["ip", "-n", host, "-o", "link", "show"]).split(separator: "\n").map {
                 host + " " + $0.split(separator: " ").prefix(2).joined(separator: " ")
             }
+            // The agent's own VXLAN entries (the flood entries and permanent ones), not those the
+            // kernel learns from traffic and ages out.
             lines += try await lab.run(["bridge", "-n", host, "fdb", "show"]).split(separator: "\n").filter {
-                $0.contains(" dst ")
+                $0.contains(" dst ") && ($0.hasPrefix("00:00:00:00:00:00 ") || $0.contains("permanent"))
             }
             .map { host + " " + $0 }
             let ruleset = try await lab.run(["nft", "-a", "list", "ruleset"], in: host)

@@ -2,9 +2,9 @@ import Foundation
 import NIOCore
 import NimbusServiceKit
 
-/// The images instances boot from, downloaded once per host from the image service into
-/// `directory` (Nova's `_base`): written to a temporary name and renamed when whole, so a
-/// download cut short is never booted from.
+/// Images from the image service, downloaded once per host into `directory` (the compute
+/// agent's `_base`, as Nova's; the volume agent's for volumes made from images): written
+/// to a temporary name and renamed when whole, so a download cut short is never used.
 public struct ImageCache: Sendable {
     public let directory: String
     let login: ServiceLogin
