@@ -1,17 +1,38 @@
 import Foundation
 import NIOCore
 import NimbusServiceKit
+import NimbusSystem
 
 /// Images from the image service, downloaded once per host into `directory` (the compute
 /// agent's `_base`, as Nova's; the volume agent's for volumes made from images): written
 /// to a temporary name and renamed when whole, so a download cut short is never used.
+///
+/// An image that refers to another file (a qcow2 backing file or external data file, which
+/// `qemu-img` and QEMU would open on the host: any file, another tenant's disk) is refused.
 public struct ImageCache: Sendable {
     public let directory: String
     let login: ServiceLogin
+    let runner: any ProcessRunning
 
-    public init(directory: String, login: ServiceLogin) {
+    public init(directory: String, login: ServiceLogin, runner: any ProcessRunning = ProcessRunner()) {
         self.directory = directory
         self.login = login
+        self.runner = runner
+    }
+
+    /// Refuses an image file that names another file: a backing file, an external data
+    /// file, or a `json:` filename (`qemu-img info` reports each).
+    public static func checkSelfContained(_ path: String, runner: any ProcessRunning) async throws {
+        let output = try await runner.check(Command(["qemu-img", "info", "--output=json", "-U", path]))
+        guard let info = try? JSON.parse(Array(output.stdout.utf8)) else {
+            throw CacheError("cannot read qemu-img info of \(path)")
+        }
+        if let backing = info["backing-filename"]?.string ?? info["full-backing-filename"]?.string {
+            throw CacheError("the image names a backing file (\(backing)): refused")
+        }
+        if let data = info["format-specific"]?["data"]?["data-file"]?.string {
+            throw CacheError("the image names an external data file (\(data)): refused")
+        }
     }
 
     /// The cached file of image `id`, downloaded from `imageURL` (`http://host:9292`) first
@@ -51,6 +72,12 @@ public struct ImageCache: Sendable {
             guard status == 200 else {
                 try? FileManager.default.removeItem(atPath: partial)
                 throw CacheError("the image service answered \(status) for image \(id)")
+            }
+            do {
+                try await Self.checkSelfContained(partial, runner: runner)
+            } catch {
+                try? FileManager.default.removeItem(atPath: partial)
+                throw CacheError("image \(id): \(error)")
             }
             guard rename(partial, path) == 0 else { throw CacheError("cannot rename \(partial)") }
             return path

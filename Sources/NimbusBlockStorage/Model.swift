@@ -36,6 +36,8 @@ public struct Volume: Codable, Sendable, Equatable {
     /// (`volume_image_metadata`).
     public var imageID: String? = nil
     public var imageMetadata: [String: String]? = nil
+    /// Whether `os-update_readonly_flag` ever set the flag (then `readonly` shows, False too).
+    public var readOnlySet: Bool? = nil
 }
 
 /// An attachment of a volume to a server.

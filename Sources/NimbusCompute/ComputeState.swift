@@ -14,6 +14,8 @@ public struct ComputeState: Sendable, Equatable {
     public var serverGroups: [String: ServerGroup] = [:]
     /// By compute host.
     public var hostSettings: [String: HostSetting] = [:]
+    /// The highest number ever given, by what it numbers (`aggregate`): never given again.
+    public var counters: [String: Int] = [:]
 
     public init() {}
 
@@ -22,6 +24,7 @@ public struct ComputeState: Sendable, Equatable {
         case flavor, keypair, quota, server, aggregate
         case serverGroup = "server_group"
         case hostSetting = "host_setting"
+        case counter
     }
 
     /// The next instance number (one past the highest in use, or ever used while the
@@ -61,6 +64,7 @@ extension ComputeState: StoredState {
         case .aggregate: aggregates[id] = try decoder.decode(Aggregate.self, from: body)
         case .serverGroup: serverGroups[id] = try decoder.decode(ServerGroup.self, from: body)
         case .hostSetting: hostSettings[id] = try decoder.decode(HostSetting.self, from: body)
+        case .counter: counters[id] = try decoder.decode(Int.self, from: body)
         case nil: return
         }
     }
@@ -74,6 +78,7 @@ extension ComputeState: StoredState {
         case .aggregate: try aggregates[id].map(encoder.encode)
         case .serverGroup: try serverGroups[id].map(encoder.encode)
         case .hostSetting: try hostSettings[id].map(encoder.encode)
+        case .counter: try counters[id].map(encoder.encode)
         case nil: nil
         }
     }

@@ -55,11 +55,18 @@ public actor VolumeReconciler: Reconciler {
                 wanted[item.id] = body
             }
         }
-        // Files of volumes the API no longer places here go first.
+        // Files of volumes the API does not list are set aside in `orphans/`, not deleted: a
+        // list that lost them (an API database restored from an old copy, a host renamed)
+        // must not cost their data. A deleted volume's item deletes its file.
         let files = (try? FileManager.default.contentsOfDirectory(atPath: settings.directory)) ?? []
-        for file in files where file.hasPrefix("volume-") && file.hasSuffix(".qcow2") {
+        for file in files where file.hasPrefix("volume-") {
+            if file.hasSuffix(".part") {
+                try? FileManager.default.removeItem(atPath: settings.directory + "/" + file)
+                continue
+            }
+            guard file.hasSuffix(".qcow2") else { continue }
             let id = String(file.dropFirst("volume-".count).dropLast(".qcow2".count))
-            if wanted[id] == nil { remove(id) }
+            if wanted[id] == nil { setAside(file) }
         }
         statuses = [:]
         // Sources before the volumes made from them.
@@ -186,6 +193,17 @@ public actor VolumeReconciler: Reconciler {
         let output = try await runner.check(Command(["qemu-img", "info", "--output=json", "-U", file]))
         let json = try? JSON.parse(Array(output.stdout.utf8))
         return Set((json?["snapshots"]?.array ?? []).compactMap { $0["name"]?.string })
+    }
+
+    /// Moves a volume file the API does not know into `orphans/`.
+    func setAside(_ file: String) {
+        let orphans = settings.directory + "/orphans"
+        try? FileManager.default.createDirectory(
+            atPath: orphans, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if rename(settings.directory + "/" + file, orphans + "/" + file) == 0 {
+            logger.warning(
+                "a volume file the API does not list was set aside", metadata: ["file": "\(orphans)/\(file)"])
+        }
     }
 
     /// Deletes a volume's file.

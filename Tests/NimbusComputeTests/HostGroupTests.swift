@@ -184,6 +184,8 @@ struct HostGroupTests {
         #expect(busy.status == .badRequest && busy.text.contains("Host aggregate is not empty"), "\(busy.text)")
         #expect(try await send(.post, "/v2.1/os-aggregates/1/action", ["remove_host": ["host": "cmp2"]]).status == .ok)
         #expect(try await send(.delete, "/v2.1/os-aggregates/1").status == .ok)
+        let next = try await send(.post, "/v2.1/os-aggregates", ["aggregate": ["name": "agg-d"]])
+        #expect(next.json?["aggregate"]?["id"]?.int == 4, "a deleted aggregate's id is not given again")
         let after = try await send(.get, "/v2.1/os-availability-zone", token: cloud.demo)
         #expect(after.json?["availabilityZoneInfo"]?.array?.compactMap { $0["zoneName"]?.string } == ["nova"])
     }

@@ -64,9 +64,10 @@ struct VolumeReconcilerTests {
         #expect(
             await reconciler.apply(ChangeLog.Item(kind: "volume", id: volume, revision: 3, body: nil)) == nil)
         #expect(!FileManager.default.fileExists(atPath: file))
-        // A resync removes what the API no longer has.
+        // A resync sets aside what the API does not list (never deletes it).
         _ = await reconciler.resync([])
         #expect(!FileManager.default.fileExists(atPath: copyFile))
+        #expect(FileManager.default.fileExists(atPath: directory + "/orphans/volume-\(copy).qcow2"))
     }
 
     @Test("A copy of a volume that is not there: error with the reason; sizes in the config")

@@ -25,9 +25,12 @@ extension BlockStorageAPI {
             switch action {
             case "os-extend":
                 let value = argument["new_size"]
-                guard let size = value?.int ?? value?.string.flatMap({ Int64($0) }), size >= 1 else {
-                    throw VolumeFault.invalid("new_size", value, "It must be an integer of 1 or more")
+                guard let size = value?.int ?? value?.string.flatMap({ Int64($0) }), size >= 1,
+                    size <= Self.maximumSize
+                else {
+                    throw VolumeFault.invalid("new_size", value, "It must be an integer from 1 to \(Self.maximumSize)")
                 }
+                let backends = backends()
                 let project = store.snapshot.volumes[id]?.projectID ?? ""
                 try store.write { transaction in
                     guard var volume = transaction.state.volumes[id] else { throw Self.noVolume(id) }
@@ -42,7 +45,20 @@ extension BlockStorageAPI {
                             "New size for extend must be greater than current size. (current: \(volume.size), extended: \(size))."
                         )
                     }
-                    try checkQuota(transaction.state, project: project, volumes: 0, gigabytes: Int(size) - volume.size)
+                    try checkQuota(
+                        transaction.state, project: project, volumes: 0, gigabytes: Int(size) - volume.size,
+                        newSize: Int(size))
+                    // Its host must be up and have the room.
+                    let used = transaction.state.volumes.values.filter { $0.host == volume.host }.reduce(0) {
+                        $0 + $1.size
+                    }
+                    guard let backend = backends.first(where: { $0.host == volume.host }) else {
+                        throw VolumeFault.invalidVolume("The volume service of \(volume.host) is down.")
+                    }
+                    guard used + Int(size) - volume.size <= backend.total else {
+                        throw VolumeFault.invalidVolume(
+                            "\(volume.host) has not \(Int(size) - volume.size) GiB free to extend the volume.")
+                    }
                     volume.size = Int(size)
                     volume.status = "extending"
                     volume.generation += 1
@@ -63,6 +79,7 @@ extension BlockStorageAPI {
                             "Volume \(id) status must be available to update readonly flag, but current status is: \(status(volume))."
                         )
                     }
+                    volume.readOnlySet = true
                     volume.readOnly = readOnly
                 }
                 return Response(status: .accepted)

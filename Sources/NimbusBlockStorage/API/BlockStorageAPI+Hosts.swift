@@ -27,13 +27,17 @@ extension BlockStorageAPI {
     }
 
     /// Cinder's quota refusals (413) for `volumes` more volumes of `gigabytes` more.
-    func checkQuota(_ state: BlockStorageState, project: String, volumes: Int, gigabytes: Int) throws {
+    /// (`newSize`: an extend's new size, checked against `per_volume_gigabytes`.)
+    func checkQuota(_ state: BlockStorageState, project: String, volumes: Int, gigabytes: Int, newSize: Int? = nil)
+        throws
+    {
         let limits = quotas(state, project)
         let used = usage(state, project)
-        if let limit = limits["per_volume_gigabytes"], limit >= 0, volumes > 0, gigabytes > limit {
+        let perVolume = newSize ?? (volumes > 0 ? gigabytes : 0)
+        if let limit = limits["per_volume_gigabytes"], limit >= 0, perVolume > limit {
             throw VolumeFault.overLimit(
                 "VolumeSizeExceedsLimit",
-                "Requested volume size \(gigabytes)G is larger than maximum allowed limit \(limit)G.")
+                "Requested volume size \(perVolume)G is larger than maximum allowed limit \(limit)G.")
         }
         if let limit = limits["gigabytes"], limit >= 0, used["gigabytes", default: 0] + gigabytes > limit {
             throw VolumeFault.overLimit(
@@ -158,14 +162,19 @@ extension BlockStorageAPI {
             let target = try context.parameters.require("target")
             let given = try member(try await body(request, context: context), "quota_set")
             var changes: [String: Int] = [:]
-            for (key, value) in given.members ?? [] {
-                guard Self.defaultQuotas[key] != nil else {
+            let types = store.snapshot.types.values.map(\.name)
+            let perType = Set(types.flatMap { ["volumes_\($0)", "snapshots_\($0)", "gigabytes_\($0)"] })
+            for (key, value) in given.members ?? [] where key != "id" && key != "tenant_id" {
+                guard Self.defaultQuotas[key] != nil || perType.contains(key) else {
                     throw VolumeFault.invalidInput("Bad key(s) in quota set: \(key)")
                 }
-                guard let number = value.int ?? value.string.flatMap({ Int64($0) }), number >= -1 else {
-                    throw VolumeFault.invalid(key, value, "It must be an integer of -1 or more")
+                guard let number = value.int ?? value.string.flatMap({ Int64($0) }), number >= -1,
+                    number <= Int64(Int32.max)
+                else {
+                    throw VolumeFault.invalid(key, value, "It must be an integer from -1 to \(Int32.max)")
                 }
-                changes[key] = Int(number)
+                // Per-type quotas are not kept: every type shares the project's.
+                if Self.defaultQuotas[key] != nil { changes[key] = Int(number) }
             }
             let state = try store.write { transaction -> BlockStorageState in
                 let used = usage(transaction.state, target)

@@ -54,16 +54,20 @@ extension BlockStorageAPI {
             }
             let now = clock()
             let snapshot = try store.write { transaction -> Snapshot in
+                // The volume as it is now (deleted meanwhile: nothing to snapshot).
+                guard let current = transaction.state.volumes[volumeID], current.host == volume.host else {
+                    throw Self.noVolume(volumeID)
+                }
                 let limits = quotas(transaction.state, project)
                 let used = usage(transaction.state, project)
                 if let limit = limits["snapshots"], limit >= 0, used["snapshots", default: 0] + 1 > limit {
                     throw VolumeFault.overLimit(
                         "SnapshotLimitExceeded", "Maximum number of snapshots allowed (\(limit)) exceeded")
                 }
-                try checkQuota(transaction.state, project: project, volumes: 0, gigabytes: volume.size)
+                try checkQuota(transaction.state, project: project, volumes: 0, gigabytes: current.size)
                 let snapshot = Snapshot(
                     id: UUID().uuidString.lowercased(), volumeID: volumeID, name: name, description: description,
-                    size: volume.size, projectID: project, userID: caller.userID, status: "creating",
+                    size: current.size, projectID: project, userID: caller.userID, status: "creating",
                     metadata: metadata, createdAt: now, updatedAt: nil)
                 transaction.state.snapshots[snapshot.id] = snapshot
                 transaction.touch(.snapshot, snapshot.id)
@@ -132,6 +136,52 @@ extension BlockStorageAPI {
                 transaction.state.snapshots[id] = nil
                 transaction.touch(.snapshot, id)
                 transaction.touch(.volume, found.volumeID)
+            }
+            return Response(status: .accepted)
+        }
+    }
+
+    /// The admins' snapshot actions: `os-reset_status` and `os-force_delete`.
+    func snapshotActionRoutes(on router: Hummingbird.Router<ServiceContext>) {
+        router.post("/v3/:project/snapshots/:id/action") { request, context in
+            let caller = try await caller(request, context)
+            let id = try context.parameters.require("id")
+            _ = try visibleSnapshot(id, caller)
+            let given = try await body(request, context: context)
+            guard let (action, argument) = given.members?.first, given.members?.count == 1 else {
+                throw VolumeFault.badRequest(
+                    "There is no such action. Verify the request body and Content-Type header and try again.")
+            }
+            switch action {
+            case "os-reset_status":
+                try requireAdmin(caller, "volume_extension:snapshot_admin_actions:reset_status")
+                let statuses = [
+                    "creating", "available", "deleting", "error", "error_deleting", "unmanaging", "backing-up",
+                    "restoring",
+                ]
+                guard let status = argument["status"]?.string, statuses.contains(status) else {
+                    throw VolumeFault.badRequest(
+                        "Snapshot status \(argument["status"]?.text ?? "None") not allowed, use one of \(statuses.joined(separator: ", "))."
+                    )
+                }
+                try store.write { transaction in
+                    guard var snapshot = transaction.state.snapshots[id] else { throw Self.noSnapshot(id) }
+                    snapshot.status = status
+                    transaction.state.snapshots[id] = snapshot
+                    transaction.touch(.snapshot, id)
+                }
+            case "os-force_delete":
+                try requireAdmin(caller, "volume_extension:snapshot_admin_actions:force_delete")
+                try store.write { transaction in
+                    guard let snapshot = transaction.state.snapshots[id] else { throw Self.noSnapshot(id) }
+                    transaction.state.snapshots[id] = nil
+                    transaction.touch(.snapshot, id)
+                    transaction.touch(.volume, snapshot.volumeID)
+                }
+            default:
+                throw VolumeFault.badRequest(
+                    "There is no such action: \(action). Verify the request body and Content-Type header and try again."
+                )
             }
             return Response(status: .accepted)
         }

@@ -8,7 +8,15 @@ extension BlockStorageAPI {
     func typeRoutes(on router: Hummingbird.Router<ServiceContext>) {
         router.get("/v3/:project/types") { request, context in
             let caller = try await caller(request, context)
-            let types = store.snapshot.types.values.filter { visible($0, caller) }.sorted { $0.name < $1.name }
+            // Public ones; an admin asks for the private ones with is_public=false or none.
+            let asked = caller.isAdmin ? ListQuery(request).value("is_public")?.lowercased() : nil
+            let types = store.snapshot.types.values.filter { type in
+                switch asked {
+                case "none": true
+                case .some(let value) where Self.falseWords.contains(value): !type.isPublic
+                default: type.isPublic || (!caller.isAdmin && visible(type, caller))
+                }
+            }.sorted { $0.name < $1.name }
             return Response.json(["volume_types": .array(types.map { render($0, caller) })])
         }
         router.get("/v3/:project/types/:id") { request, context in

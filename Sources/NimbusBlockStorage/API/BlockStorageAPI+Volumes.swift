@@ -26,7 +26,8 @@ extension BlockStorageAPI {
             let body = try await body(request, context: context)
             let given = try member(body, "volume")
             var image: SourceImage?
-            if let ref = (given["imageRef"] ?? given["image_id"]).flatMap({ $0.isNull ? JSON?.none : $0 }) {
+            let refs = [given["imageRef"], given["image_id"]].compactMap { $0 }.filter { !$0.isNull }
+            if let ref = refs.first {
                 image = try await sourceImage(ref, token: request.headers[.xAuthToken] ?? "")
             }
             let volume = try createVolume(given, caller, project: project, version: version, image: image)
@@ -86,6 +87,7 @@ extension BlockStorageAPI {
     /// (unless cascade, which deletes them too).
     func deleteVolume(_ id: String, cascade: Bool, force: Bool) throws {
         let reports = volumeReports()
+        let snapshotReports = self.snapshotReports()
         try store.write { transaction in
             guard let volume = transaction.state.volumes[id] else { throw Self.noVolume(id) }
             let snapshots = transaction.state.snapshots.values.filter { $0.volumeID == id }
@@ -94,8 +96,14 @@ extension BlockStorageAPI {
             let attached = volume.attachments.contains { $0.status == "attached" }
             if !volume.host.isEmpty,
                 attached || (!force && !deletable.contains(status)) || (!snapshots.isEmpty && !cascade)
-                    || (cascade && snapshots.contains { !["available", "error", "deleting"].contains($0.status) })
-                    || transaction.state.volumes.values.contains(where: { $0.sourceVolumeID == id })
+                    || (cascade
+                        && snapshots.contains {
+                            !["available", "error"].contains(snapshotStatus($0, snapshotReports[$0.id]))
+                        })
+                    // A copy being made from it (a copy made is a whole file of its own).
+                    || transaction.state.volumes.values.contains(where: {
+                        $0.sourceVolumeID == id && $0.effectiveStatus(reports[$0.id]) == "creating"
+                    })
             {
                 let statusPart =
                     force
@@ -113,6 +121,18 @@ extension BlockStorageAPI {
             transaction.touch(.volume, id)
         }
     }
+
+    /// Every snapshot's newest report from its agent (read before a write).
+    func snapshotReports() -> [String: AgentRegistry.Status] {
+        var reports: [String: AgentRegistry.Status] = [:]
+        for (id, status) in (try? agents.statuses(kind: "snapshot", id: nil)) ?? [] {
+            if reports[id].map({ $0.revision < status.revision }) ?? true { reports[id] = status }
+        }
+        return reports
+    }
+
+    /// The largest size Cinder's schemas take (GiB).
+    static let maximumSize: Int64 = 2_147_483_647
 
     /// A volume the caller may see: its project's, or any for an admin.
     func visibleVolume(_ id: String, _ caller: Caller) throws -> Volume {
@@ -171,8 +191,9 @@ extension BlockStorageAPI {
                 throw VolumeFault(.serviceUnavailable, "The image service cannot be reached: \(error)")
             }
         }
-        var (status, image) = try await get(
-            "/v2/images/\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id)")
+        // An id is a UUID (anything else can only be a name).
+        let plain = id.allSatisfy { $0.isHexDigit || $0 == "-" }
+        var (status, image) = plain ? try await get("/v2/images/\(id)") : (404, JSON.null)
         if status == 404 || status == 400 {
             // A name, as Cinder takes it.
             let (listed, found) = try await get(
@@ -225,6 +246,9 @@ extension BlockStorageAPI {
             }
             guard number >= 1 else {
                 throw VolumeFault.invalid("size", value, "\(number) is less than the minimum of 1")
+            }
+            guard number <= Self.maximumSize else {
+                throw VolumeFault.invalid("size", value, "\(number) is greater than the maximum of \(Self.maximumSize)")
             }
             size = Int(number)
         }
@@ -314,11 +338,27 @@ extension BlockStorageAPI {
         let now = clock()
         return try store.write { transaction -> Volume in
             try checkQuota(transaction.state, project: project, volumes: 1, gigabytes: size)
+            // The source again, as it is now (deleted meanwhile: nothing to copy).
+            if let snapshotID, transaction.state.snapshots[snapshotID] == nil {
+                throw VolumeFault.notFound("Snapshot \(snapshotID) could not be found.")
+            }
+            if let sourceID, transaction.state.volumes[sourceID] == nil { throw Self.noVolume(sourceID) }
             var fault: String?
-            if host == nil {
+            var used: [String: Int] = [:]
+            for volume in transaction.state.volumes.values { used[volume.host, default: 0] += volume.size }
+            if let fixed = host {
+                // A copy goes beside its source: that host must be up and have the room.
+                if let backend = backends.first(where: { $0.host == fixed }) {
+                    if used[fixed, default: 0] + size > backend.total {
+                        fault =
+                            "No valid backend was found. \(fixed) has not \(size) GiB free (CONFIG_CINDER_VOLUMES_SIZE)."
+                    }
+                } else {
+                    fault = "No valid backend was found. The volume service of \(fixed) is down."
+                }
+                if fault != nil { host = nil }
+            } else {
                 // The backend with the most room left that fits the volume.
-                var used: [String: Int] = [:]
-                for volume in transaction.state.volumes.values { used[volume.host, default: 0] += volume.size }
                 let fitting = backends.filter { used[$0.host, default: 0] + size <= $0.total }
                 host =
                     fitting.max { ($0.total - used[$0.host, default: 0]) < ($1.total - used[$1.host, default: 0]) }?
@@ -349,7 +389,9 @@ extension BlockStorageAPI {
         let caller = try await caller(request, context)
         let query = ListQuery(request)
         let version = Self.version(context)
-        let paging: Set = ["limit", "marker", "offset", "sort", "sort_key", "sort_dir", "with_count", "all_tenants"]
+        let paging: Set = [
+            "limit", "marker", "offset", "sort", "sort_key", "sort_dir", "with_count", "all_tenants", "project_id",
+        ]
         let filters: Set = [
             "name", "status", "metadata", "bootable", "migration_status", "availability_zone", "group_id", "size",
             "created_at", "updated_at", "consumes_quota",
@@ -365,6 +407,9 @@ extension BlockStorageAPI {
             caller.isAdmin && query.value("all_tenants").map { Self.trueWords.contains($0.lowercased()) } == true
         let reports = volumeReports()
         var volumes = store.snapshot.volumes.values.filter { everyone || $0.projectID == caller.projectID }
+        if caller.isAdmin, let project = query.value("project_id") {
+            volumes = volumes.filter { $0.projectID == project }
+        }
         if let name = query.value("name") { volumes = volumes.filter { $0.name == name } }
         if let status = query.value("status") {
             volumes = volumes.filter { $0.effectiveStatus(reports[$0.id]) == status }
@@ -441,7 +486,7 @@ extension BlockStorageAPI {
         let status = volume.effectiveStatus(report)
         let type = store.snapshot.types[volume.typeID]
         var metadata = volume.metadata
-        if volume.readOnly { metadata["readonly"] = "True" }
+        if volume.readOnly || volume.readOnlySet == true { metadata["readonly"] = volume.readOnly ? "True" : "False" }
         var fields: [(String, JSON)] = [
             ("id", .string(volume.id)), ("status", .string(status)), ("size", .int(Int64(volume.size))),
             ("availability_zone", .string(volume.zone)), ("created_at", Self.time(volume.createdAt)),

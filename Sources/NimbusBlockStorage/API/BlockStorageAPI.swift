@@ -154,6 +154,7 @@ public func buildBlockStorageRouter(api: BlockStorageAPI) -> Hummingbird.Router<
     api.volumeRoutes(on: router)
     api.volumeActionRoutes(on: router)
     api.snapshotRoutes(on: router)
+    api.snapshotActionRoutes(on: router)
     api.typeRoutes(on: router)
     api.hostRoutes(on: router)
     api.channel.addRoutes(to: router)

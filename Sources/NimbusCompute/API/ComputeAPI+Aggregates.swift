@@ -22,7 +22,14 @@ extension ComputeAPI {
             let now = clock()
             let made = try store.write { transaction -> Aggregate in
                 try Self.checkUnique(name, transaction.state, except: nil)
-                let id = (transaction.state.aggregates.values.map(\.id).max() ?? 0) + 1
+                // Never an id a deleted aggregate had (Tempest waits for a deleted id to 404).
+                let id =
+                    max(
+                        transaction.state.counters["aggregate"] ?? 0,
+                        transaction.state.aggregates.values.map(\.id).max() ?? 0)
+                    + 1
+                transaction.state.counters["aggregate"] = id
+                transaction.touch(.counter, "aggregate")
                 let aggregate = Aggregate(
                     id: id, uuid: UUID().uuidString.lowercased(), name: name, hosts: [],
                     metadata: zone.map { ["availability_zone": $0] } ?? [:], createdAt: now, updatedAt: nil)
