@@ -93,10 +93,15 @@ extension IntegrationTests.DeployIntegrationTests {
         // and cannot reach A's ports.
         let b = try cloud.newMember("netb")
         try walk.tenantNetwork(as: b)
-        let b1 = try walk.port("b1", on: "node3", groups: ["default"], address: "192.168.0.50", as: b)
+        // B's fixed address is none of A's (A's are allocated at random: the same address on
+        // both sides would make each "reach" its own).
+        let bAddress =
+            ["192.168.0.50", "192.168.0.51", "192.168.0.52"].first { ![a1.address, a2.address].contains($0) }
+            ?? "192.168.0.53"
+        let b1 = try walk.port("b1", on: "node3", groups: ["default"], address: bAddress, as: b)
         try walk.plug(b1, into: "vmb1", on: "node3")
         let leaseB = try walk.lease(in: "vmb1", on: "node3")
-        #expect(leaseB.stdout.contains("192.168.0.50"), "\(leaseB.text)")
+        #expect(leaseB.stdout.contains(bAddress), "\(leaseB.text)")
         try walk.configure(b1, in: "vmb1", on: "node3")
         let dhcpB = try cloud.json(["port", "list", "--device-owner", "network:dhcp", "--long"], as: b)
         let dhcpAddress =
@@ -107,7 +112,7 @@ extension IntegrationTests.DeployIntegrationTests {
         #expect(
             !(try walk.pings(target.address, from: "vmb1", on: "node3", within: 3)),
             "B must not reach A's \(target.address)")
-        #expect(!(try walk.pings("192.168.0.50", from: "vma2", on: "node4", within: 3)), "A must not reach B's b1")
+        #expect(!(try walk.pings(bAddress, from: "vma2", on: "node4", within: 3)), "A must not reach B's b1")
 
         step("project B apart")
         // Every agent killed: traffic goes on, and nothing is made twice or left behind.
