@@ -8,13 +8,7 @@ import NimbusServiceKit
 extension BlockStorageAPI {
     /// Every volume's newest report from its agent (read before a write: the registry shares
     /// the store's database).
-    func volumeReports() -> [String: AgentRegistry.Status] {
-        var reports: [String: AgentRegistry.Status] = [:]
-        for (id, status) in (try? agents.statuses(kind: "volume", id: nil)) ?? [] {
-            if reports[id].map({ $0.revision < status.revision }) ?? true { reports[id] = status }
-        }
-        return reports
-    }
+    func volumeReports() -> [String: AgentRegistry.Status] { newestReports("volume") }
 
     func volumeRoutes(on router: Hummingbird.Router<ServiceContext>) {
         router.post("/v3/:project/volumes") { request, context in
@@ -123,13 +117,7 @@ extension BlockStorageAPI {
     }
 
     /// Every snapshot's newest report from its agent (read before a write).
-    func snapshotReports() -> [String: AgentRegistry.Status] {
-        var reports: [String: AgentRegistry.Status] = [:]
-        for (id, status) in (try? agents.statuses(kind: "snapshot", id: nil)) ?? [] {
-            if reports[id].map({ $0.revision < status.revision }) ?? true { reports[id] = status }
-        }
-        return reports
-    }
+    func snapshotReports() -> [String: AgentRegistry.Status] { newestReports("snapshot") }
 
     /// The largest size Cinder's schemas take (GiB).
     static let maximumSize: Int64 = 2_147_483_647

@@ -104,6 +104,15 @@ public struct BlockStorageAPI: Sendable {
         ((try? agents.statuses(kind: kind, id: id)) ?? []).max { $0.revision < $1.revision }
     }
 
+    /// The newest report on every resource of `kind`, by id.
+    func newestReports(_ kind: String) -> [String: AgentRegistry.Status] {
+        var reports: [String: AgentRegistry.Status] = [:]
+        for (id, status) in (try? agents.statuses(kind: kind, id: nil)) ?? [] {
+            if reports[id].map({ $0.revision < status.revision }) ?? true { reports[id] = status }
+        }
+        return reports
+    }
+
     /// The words Cinder reads as booleans (`strutils.bool_from_string`, strict).
     static let trueWords: Set = ["1", "t", "true", "on", "y", "yes"]
     static let falseWords: Set = ["0", "f", "false", "off", "n", "no"]

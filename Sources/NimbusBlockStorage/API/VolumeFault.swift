@@ -18,41 +18,15 @@ public struct VolumeFault: ServiceFault, Equatable, CustomStringConvertible {
     public var description: String { "\(status.code) \(name): \(message)" }
 
     /// `cinder/api/openstack/wsgi.py` `Fault._fault_names`.
-    public var name: String {
-        switch status.code {
-        case 400: "badRequest"
-        case 401: "unauthorized"
-        case 403: "forbidden"
-        case 404: "itemNotFound"
-        case 405: "badMethod"
-        case 409: "conflictingRequest"
-        case 413: "overLimit"
-        case 415: "badMediaType"
-        case 501: "notImplemented"
-        case 503: "serviceUnavailable"
-        default: "computeFault"
-        }
-    }
+    public var name: String { WSGIFault.name(status) }
 
+    /// 413 carries `retryAfter` (and `Retry-After`), as Cinder's quota errors do.
     public var response: Response {
-        if status == .unauthorized {
-            var headers: HTTPFields = [:]
-            headers[.wwwAuthenticate] = "Keystone uri=\"\(identityURI)\""
-            return Response.json(
-                [
-                    "error": [
-                        "code": 401, "title": "Unauthorized",
-                        "message": "The request you have made requires authentication.",
-                    ]
-                ], status: status, headers: headers)
-        }
-        var fields: [(String, JSON)] = [("code", .int(Int64(status.code))), ("message", .string(message))]
+        guard status.code == 413 else { return WSGIFault.response(status, message, identityURI: identityURI) }
         var headers: HTTPFields = [:]
-        if status.code == 413 {
-            fields.append(("retryAfter", "0"))
-            headers[.retryAfter] = "0"
-        }
-        return Response.json([name: .object(fields)], status: status, headers: headers)
+        headers[.retryAfter] = "0"
+        return WSGIFault.response(
+            status, message, identityURI: identityURI, extra: [("retryAfter", "0")], headers: headers)
     }
 
     static func unauthorized(_ identityURI: String) -> VolumeFault {

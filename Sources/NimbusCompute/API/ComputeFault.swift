@@ -19,36 +19,9 @@ public struct ComputeFault: ServiceFault, Equatable, CustomStringConvertible {
     public var description: String { "\(status.code) \(name): \(message)" }
 
     /// The body's key (`nova/api/openstack/wsgi.py` `Fault._fault_names`).
-    public var name: String {
-        switch status.code {
-        case 400: "badRequest"
-        case 401: "unauthorized"
-        case 403: "forbidden"
-        case 404: "itemNotFound"
-        case 405: "badMethod"
-        case 409: "conflictingRequest"
-        case 413, 429: "overLimit"
-        case 415: "badMediaType"
-        case 501: "notImplemented"
-        case 503: "serviceUnavailable"
-        default: "computeFault"
-        }
-    }
+    public var name: String { WSGIFault.name(status) }
 
-    public var response: Response {
-        if status == .unauthorized {
-            var headers: HTTPFields = [:]
-            headers[.wwwAuthenticate] = "Keystone uri=\"\(identityURI)\""
-            return Response.json(
-                [
-                    "error": [
-                        "code": 401, "title": "Unauthorized",
-                        "message": "The request you have made requires authentication.",
-                    ]
-                ], status: status, headers: headers)
-        }
-        return Response.json([name: ["code": .int(Int64(status.code)), "message": .string(message)]], status: status)
-    }
+    public var response: Response { WSGIFault.response(status, message, identityURI: identityURI) }
 
     static func unauthorized(_ identityURI: String) -> ComputeFault {
         var fault = ComputeFault(.unauthorized, "")
