@@ -49,6 +49,29 @@ struct CloudClient {
         return try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
     }
 
+    /// What the server walk-throughs boot: the guest image of `make guest-image`
+    /// (`$NIMBUS_GUEST_IMAGE`, public `nimbus-guest`), the flavor `m1.guest` (96 MiB), and
+    /// `member`'s key pair `guest-key` of a key made at `keyFile`.
+    func guestImageFlavorAndKey(keyFile: String, member: [String: String]) throws {
+        let cloud = self
+        let image = try #require(
+            ProcessInfo.processInfo.environment["NIMBUS_GUEST_IMAGE"], "NIMBUS_GUEST_IMAGE (make guest-image)")
+        let uploaded = try cloud.json([
+            "image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--public", "--min-ram", "80",
+            "--file", image, "nimbus-guest",
+        ])
+        #expect(field(uploaded, "status") == "active", "\(uploaded ?? "")")
+        _ = try cloud.json(["flavor", "create", "--vcpus", "1", "--ram", "96", "--disk", "1", "m1.guest"])
+        try? FileManager.default.removeItem(atPath: keyFile)
+        try? FileManager.default.removeItem(atPath: keyFile + ".pub")
+        let keygen = try NimbusIntegrationTests.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile], timeout: 20)
+        #expect(keygen.status == 0, "\(keygen.text)")
+        #expect(
+            try cloud.openstack(["keypair", "create", "--public-key", keyFile + ".pub", "guest-key"], as: member)
+                .status == 0)
+    }
+
     /// A new project with a member user; the `OS_*` changes that act as that user.
     func newMember(_ prefix: String) throws -> [String: String] {
         let suffix = String(UUID().uuidString.prefix(6)).lowercased()

@@ -11,23 +11,8 @@ extension IntegrationTests.DeployIntegrationTests {
     func computeAcrossHosts(cloud: CloudClient, member: [String: String], hosts: [String], step: (String) -> Void)
         throws
     {
-        let image = try #require(
-            ProcessInfo.processInfo.environment["NIMBUS_GUEST_IMAGE"], "NIMBUS_GUEST_IMAGE (make guest-image)")
-        let uploaded = try cloud.json([
-            "image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--public", "--min-ram", "80",
-            "--file", image, "nimbus-guest",
-        ])
-        #expect(field(uploaded, "status") == "active", "\(uploaded ?? "")")
-        _ = try cloud.json(["flavor", "create", "--vcpus", "1", "--ram", "96", "--disk", "1", "m1.guest"])
         let keyFile = Self.directory + "/guest-key"
-        try? FileManager.default.removeItem(atPath: keyFile)
-        try? FileManager.default.removeItem(atPath: keyFile + ".pub")
-        let keygen = try NimbusIntegrationTests.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile], timeout: 20)
-        #expect(keygen.status == 0, "\(keygen.text)")
-        #expect(
-            try cloud.openstack(["keypair", "create", "--public-key", keyFile + ".pub", "guest-key"], as: member)
-                .status == 0)
+        try cloud.guestImageFlavorAndKey(keyFile: keyFile, member: member)
         // Both computes are hypervisors, up.
         let hypervisors = (try cloud.json(["hypervisor", "list"]) as? [[String: Any]]) ?? []
         #expect(

@@ -65,24 +65,9 @@ extension IntegrationTests.IdentityIntegrationTests {
     /// IP and logs in over SSH; then stop, start, a hard reboot and the delete.
     func serverWalkthrough(member: [String: String]) throws {
         let cloud = Self.cloud
-        let image = try #require(
-            ProcessInfo.processInfo.environment["NIMBUS_GUEST_IMAGE"], "NIMBUS_GUEST_IMAGE (make guest-image)")
-        let uploaded = try cloud.json([
-            "image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--public", "--min-ram", "80",
-            "--file", image, "nimbus-guest",
-        ])
-        #expect(field(uploaded, "status") == "active", "\(uploaded ?? "")")
-        _ = try cloud.json(["flavor", "create", "--vcpus", "1", "--ram", "96", "--disk", "1", "m1.guest"])
         // The key pair from a key made here, as a student imports theirs.
         let keyFile = Self.directory + "/guest-key"
-        try? FileManager.default.removeItem(atPath: keyFile)
-        try? FileManager.default.removeItem(atPath: keyFile + ".pub")
-        let keygen = try NimbusIntegrationTests.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile], timeout: 20)
-        #expect(keygen.status == 0, "\(keygen.text)")
-        #expect(
-            try cloud.openstack(["keypair", "create", "--public-key", keyFile + ".pub", "guest-key"], as: member)
-                .status == 0)
+        try cloud.guestImageFlavorAndKey(keyFile: keyFile, member: member)
 
         // Refusals change nothing: an image, a flavor, a key or a network that is not there.
         let refusals: [([String], String)] = [
