@@ -6,7 +6,7 @@
 SWIFT      ?= swift
 APT_STAMP  := .build/.apt-stamp
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev libvirt-dev python3-venv qemu-utils openssl wrk rsync nftables dnsmasq-base dnsmasq-utils conntrack iputils-arping busybox netcat-openbsd genisoimage binutils cpio dosfstools fakeroot fdisk mtools qemu-system-x86
+APT_PACKAGES := git curl pkg-config hyperfine debootstrap systemd-container dpkg-dev openssh-client iproute2 util-linux kmod libssh2-1-dev libvirt-dev python3-venv qemu-utils openssl wrk rsync nftables dnsmasq-base dnsmasq-utils conntrack iputils-arping iputils-ping busybox netcat-openbsd genisoimage binutils cpio dosfstools fakeroot fdisk mtools qemu-system-x86
 # The tools the deploy benchmark compares against, from PyPI into .venv.
 BENCH_PYPI   := ansible-core==2.19.14 pyinfra==3.10.0
 # Real Keystone, the identity benchmark's anchor, in a venv of its own (.venv-keystone).

@@ -72,7 +72,9 @@ node() { "$bin" sandbox ssh --name cbench node1 "$@"; }
 
 seq_line=$("$python" bench/compute/load.py sequential nimbus-guest m1.guest "$sequential" | grep '^RESULT')
 con_line=$("$python" bench/compute/load.py concurrent nimbus-guest m1.guest "$concurrent" "$lists" | grep '^RESULT')
-ssh_line=$("$python" bench/compute/load.py ssh nimbus-guest m1.guest "$work/key" | grep '^RESULT')
+ssh_output=$("$python" bench/compute/load.py ssh nimbus-guest m1.guest "$work/key")
+ssh_line=$(grep '^RESULT ssh' <<<"$ssh_output")
+volume_line=$(grep '^RESULT volume' <<<"$ssh_output" || true)
 rss() { node "awk '/VmRSS/ {print int(\$2 / 1024)}' /proc/\$(systemctl show -p MainPID --value $1)/status"; }
 api_rss=$(rss nimbus-compute)
 agent_rss=$(rss nimbus-compute-agent)
@@ -94,4 +96,10 @@ echo "server create → ACTIVE, $concurrent at once: p50 $con_active ms ($(ratio
 echo "boot + delete: p50 $boot_delete ms ($(ratio $anchor_boot_delete_ms "$boot_delete")× $anchor_boot_delete_ms ms)"
 echo "boot → SSH through a floating IP (TCG guest): $to_ssh ms ($(ratio $anchor_ssh_ms "$to_ssh")× the VMTasks average $anchor_ssh_ms ms, which adds a delete)"
 echo "server list (detail, $concurrent servers): p50 $list ms ($(ratio $anchor_list_ms "$list")× $anchor_list_ms ms)"
+if [ -n "$volume_line" ]; then
+  echo "$volume_line"
+  echo "volume attach → /dev/vdb in the guest: $(value "$volume_line" attach_seen_ms) ms, in-use $(value "$volume_line" attach_in_use_ms) ms ($(ratio 2800 "$(value "$volume_line" attach_in_use_ms)")× Rally's attach ≈ 2.8 s); detach $(value "$volume_line" detach_ms) ms"
+  echo "in the guest, 64 MiB: volume (NBD) write $(value "$volume_line" volume_write_mib_s) MiB/s, read $(value "$volume_line" volume_read_mib_s) MiB/s; local disk write $(value "$volume_line" local_write_mib_s) MiB/s, read $(value "$volume_line" local_read_mib_s) MiB/s"
+  echo "RSS: block-storage API $(rss nimbus-block-storage) MiB, volume agent $(rss nimbus-volume) MiB"
+fi
 echo "RSS after the load: compute API $api_rss MiB, compute agent $agent_rss MiB, libvirtd $libvirt_rss MiB (DevStack's nova: $anchor_memory_mb MB)"

@@ -165,3 +165,34 @@ extension Libvirt.Connection {
         }
     }
 }
+
+extension Libvirt.Connection {
+    /// Plugs a device (`<disk>` XML) into the domain: into the running guest when it runs,
+    /// and into its persistent definition either way (`virDomainAttachDeviceFlags`).
+    public func attachDevice(xml: String, uuid: String) throws(Libvirt.Error) {
+        try with { handle throws(Libvirt.Error) in
+            try handle.withDomain(uuid) { domain throws(Libvirt.Error) in
+                try Libvirt.check(
+                    virDomainAttachDeviceFlags(domain, xml, Self.deviceFlags(domain)), "virDomainAttachDeviceFlags")
+            }
+        }
+    }
+
+    /// Unplugs a device from the running guest (libvirt waits a few seconds for the guest
+    /// to let go) and from the definition (`virDomainDetachDeviceFlags`).
+    public func detachDevice(xml: String, uuid: String) throws(Libvirt.Error) {
+        try with { handle throws(Libvirt.Error) in
+            try handle.withDomain(uuid) { domain throws(Libvirt.Error) in
+                try Libvirt.check(
+                    virDomainDetachDeviceFlags(domain, xml, Self.deviceFlags(domain)), "virDomainDetachDeviceFlags")
+            }
+        }
+    }
+
+    /// The live and the persistent config for a running domain, the persistent one only
+    /// for a stopped one.
+    static func deviceFlags(_ domain: OpaquePointer) -> UInt32 {
+        let active = virDomainIsActive(domain) == 1
+        return VIR_DOMAIN_AFFECT_CONFIG.rawValue | (active ? VIR_DOMAIN_AFFECT_LIVE.rawValue : 0)
+    }
+}

@@ -7,7 +7,8 @@ import NimbusVolumeAgent
 
 /// `nimbus-agent volume`: the volume backend of a storage host (Cinder's `cinder-volume`).
 /// It tells the block-storage API the pool's size in its heartbeats and follows the API's
-/// channel: the volumes placed on this host become qcow2 files in the pool directory.
+/// channel: the volumes placed on this host become qcow2 files in the pool directory, and
+/// the attached ones are exported over NBD to the hosts attaching them.
 struct VolumeAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "The volume backend: a qcow2 file per volume, snapshots inside it.")
@@ -24,10 +25,21 @@ struct VolumeAgentCommand: AsyncParsableCommand {
         let images = ImageCache(
             directory: settings.basics.stateDirectory + "/images", login: try ServiceLogin(settings.basics.credentials))
         let reconciler = VolumeReconciler(
-            settings: .init(host: settings.basics.host, directory: settings.directory), images: images, logger: logger)
+            settings: .init(
+                host: settings.basics.host, directory: settings.directory, exportAddress: settings.exportAddress,
+                firewall: settings.firewall),
+            images: images, logger: logger)
         try await AgentRunner.run(
             basics: settings.basics, reconciler: reconciler, state: "volume-state.json",
-            heartbeats: [("volume", ["total_capacity_gb": .int(Int64(settings.capacityGiB)), "backend": "nimbus"])],
+            heartbeats: [
+                (
+                    "volume",
+                    [
+                        "total_capacity_gb": .int(Int64(settings.capacityGiB)), "backend": "nimbus",
+                        "export_host": .string(settings.exportAddress), "protocol": "nbd",
+                    ]
+                )
+            ],
             logger: logger)
     }
 }
@@ -39,6 +51,10 @@ struct VolumeAgentSettings: Sendable {
     /// (CONFIG_CINDER_VOLUMES_SIZE).
     var directory: String
     var capacityGiB: Int
+    /// The address the attached volumes are exported on (the management address), and
+    /// whether nftables lets only each attaching host reach its export.
+    var exportAddress: String
+    var firewall: Bool
 
     static func load(path: String) throws -> VolumeAgentSettings {
         try VolumeAgentSettings(try ServiceConfig.load(path: path))
@@ -52,6 +68,12 @@ struct VolumeAgentSettings: Sendable {
             throw .invalid(section: "pool", key: "size", value: size, expected: "a size such as 20G or 512M")
         }
         capacityGiB = capacity
+        exportAddress = config.string("export", "address", default: "127.0.0.1")
+        var address = in_addr()
+        guard inet_pton(AF_INET, exportAddress, &address) == 1 else {
+            throw .invalid(section: "export", key: "address", value: exportAddress, expected: "an IPv4 address")
+        }
+        firewall = try config.bool("export", "firewall", default: true)
     }
 
     /// `20G`, `1T`, `512M` (rounded down to whole GiB, at least 1 when above 0) → GiB.

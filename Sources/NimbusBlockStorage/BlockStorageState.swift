@@ -56,10 +56,18 @@ public struct BlockStorageState: Sendable, Equatable {
             source = ["volume": .string(parent)]
         }
         let own = snapshots.values.filter { $0.volumeID == volume.id }.map(\.id).sorted()
+        // The attachments whose host reads it over NBD: one export each, open to that host.
+        let exports = volume.attachments.compactMap { attachment -> JSON? in
+            guard let port = attachment.port, let allow = attachment.connectorIP else { return nil }
+            return [
+                "attachment": .string(attachment.id), "port": .int(Int64(port)), "allow": .string(allow),
+                "mode": .string(attachment.mode),
+            ]
+        }
         return [
             "id": .string(volume.id), "host": .string(volume.host), "size": .int(Int64(volume.size)),
             "generation": .int(Int64(volume.generation)), "source": source,
-            "snapshots": .array(own.map(JSON.string)),
+            "snapshots": .array(own.map(JSON.string)), "exports": .array(exports),
         ]
     }
 

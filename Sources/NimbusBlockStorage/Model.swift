@@ -52,6 +52,14 @@ public struct VolumeAttachment: Codable, Sendable, Equatable {
     /// `reserved`, `attaching`, `attached`.
     public var status: String
     public var attachedAt: Int64?
+    /// The address of the host that attaches it (the connector's `ip`): the one host its
+    /// export lets in. Nil until a connector is given (and for the legacy `os-attach`).
+    public var connectorIP: String? = nil
+    /// The port of its NBD export on the storage host, given with the connector.
+    public var port: Int? = nil
+
+    /// Whether the storage host exports the volume for it.
+    public var exported: Bool { port != nil && connectorIP != nil }
 }
 
 /// A snapshot of a volume, kept by the backend inside the volume's file.

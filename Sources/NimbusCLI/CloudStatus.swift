@@ -225,6 +225,9 @@ struct CloudStatus {
                         Check(
                             section: service, host: host, name: "GET \(probe)",
                             state: reply.status == 200 ? "ok" : "down", detail: "HTTP \(reply.status)"))
+                    if type == "block-storage", reply.status == 200 {
+                        probes += volumeChecks(url, token: token, host: host)
+                    }
                 } catch {
                     probes.append(
                         Check(
@@ -235,5 +238,41 @@ struct CloudStatus {
         }
         // After the catalog, so each section is printed once.
         return checks + probes
+    }
+
+    /// The volume services as the block-storage API tells them (up while their heartbeats
+    /// come), and each storage host's pool with its free space.
+    func volumeChecks(_ url: String, token: String, host: String) -> [Check] {
+        func get(_ path: String) -> [String: Any]? {
+            guard let reply = try? HTTPProbe.send("GET", url + path, headers: ["X-Auth-Token": token], timeout: 5),
+                reply.status == 200
+            else { return nil }
+            return (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any]
+        }
+        guard let services = get("/os-services")?["services"] as? [[String: Any]] else {
+            return [
+                Check(
+                    section: "block-storage", host: host, name: "volume services", state: "down",
+                    detail: "GET /os-services failed")
+            ]
+        }
+        var checks = services.map { service in
+            let up = service["state"] as? String == "up"
+            return Check(
+                section: "block-storage", host: "\(service["host"] ?? "")", name: "\(service["binary"] ?? "")",
+                state: up ? "ok" : "down", detail: "\(service["status"] ?? ""), \(service["state"] ?? "")")
+        }
+        for pool in (get("/scheduler-stats/get_pools?detail=true")?["pools"] as? [[String: Any]]) ?? [] {
+            let capabilities = pool["capabilities"] as? [String: Any] ?? [:]
+            let name = "\(pool["name"] ?? "")"
+            checks.append(
+                Check(
+                    section: "block-storage", host: String(name.split(separator: "@").first ?? ""),
+                    name: "pool \(name)", state: "ok",
+                    detail:
+                        "\(capabilities["free_capacity_gb"] ?? "?") GiB free of \(capabilities["total_capacity_gb"] ?? "?") GiB"
+                ))
+        }
+        return checks
     }
 }

@@ -17,6 +17,8 @@ public struct ComputeServiceConfig: Sendable {
     /// The network service (`http://host:9696`) and the image service (`http://host:9292`).
     public var networkURL: String
     public var imageURL: String
+    /// The block-storage service (`http://host:8776`); empty: no volumes to attach.
+    public var volumeURL: String
     /// Nova's allocation ratios: how far a host's vCPUs and memory are shared out.
     public var cpuAllocationRatio: Double
     public var ramAllocationRatio: Double
@@ -49,6 +51,7 @@ public struct ComputeServiceConfig: Sendable {
         serviceProject = config.string("auth", "project", default: "services")
         networkURL = config.string("network", "url", default: "")
         imageURL = config.string("image", "url", default: "")
+        volumeURL = config.string("volume", "url", default: "")
         cpuAllocationRatio = Double(config.string("scheduler", "cpu_allocation_ratio", default: "16")) ?? -1
         ramAllocationRatio = Double(config.string("scheduler", "ram_allocation_ratio", default: "1.5")) ?? -1
         let metadata = try config.endpoint("metadata", "bind", default: "0.0.0.0:8775")
@@ -78,7 +81,7 @@ public struct ComputeServiceConfig: Sendable {
                     .init(
                         identityURL: identityURL, user: serviceUser, password: servicePassword,
                         project: serviceProject)),
-                networkURL: networkURL, imageURL: imageURL)
+                networkURL: networkURL, imageURL: imageURL, volumeURL: volumeURL)
         }
         return ComputeAPI(
             store: try ComputeStore(

@@ -61,9 +61,35 @@ public struct Server: Codable, Sendable, Equatable {
     public var requestedZone: String? = nil
     /// The server group it was made in (`os:scheduler_hints` `group`).
     public var group: String? = nil
+    /// The volumes attached to it (Nova's volume block device mappings), in order.
+    public var volumes: [ServerVolume]? = nil
 
     /// The zone it is shown in: where it was placed, or asked for when it never was.
     public var shownZone: String { zone ?? (host.isEmpty ? requestedZone ?? "" : ComputeState.defaultZone) }
+}
+
+/// A volume attached to a server: the block-storage attachment it holds, the device the
+/// guest sees it as, and the NBD export the compute host reads it from.
+public struct ServerVolume: Codable, Sendable, Equatable {
+    public var volumeID: String
+    /// The block-storage service's attachment.
+    public var attachmentID: String
+    /// Nova's block device mapping id (`bdm_uuid`).
+    public var mappingID: String
+    /// `/dev/vdb`, …
+    public var device: String
+    public var tag: String?
+    public var deleteOnTermination: Bool
+    /// The export (the attachment's `connection_info`).
+    public var exportHost: String
+    public var exportPort: Int
+    public var exportName: String
+    public var readOnly: Bool
+    /// `attaching` (until the agent reports the disk plugged in), `attached`, `detaching`
+    /// (until it reports it unplugged).
+    public var state: String
+    /// When it entered that state.
+    public var since: Int64
 }
 
 /// One action on a server (`os-instance-actions`): who asked, in which request, when.
@@ -132,6 +158,19 @@ extension Server {
             ("user_data", .optional(userData)), ("config_drive", .bool(configDrive ?? true)),
             ("availability_zone", .string(shownZone)),
             ("snapshot", snapshotImage.map { ["image_id": .string($0)] } ?? .null),
+            (
+                "volumes",
+                .array(
+                    (volumes ?? []).map { volume in
+                        [
+                            "id": .string(volume.volumeID), "attachment_id": .string(volume.attachmentID),
+                            "device": .string(String(volume.device.split(separator: "/").last ?? "vdb")),
+                            "host": .string(volume.exportHost), "port": .int(Int64(volume.exportPort)),
+                            "name": .string(volume.exportName), "read_only": .bool(volume.readOnly),
+                            "attached": .bool(volume.state != "detaching"),
+                        ]
+                    })
+            ),
         ]
         if let keyName, let publicKey {
             fields.append(("keys", [["name": .string(keyName), "type": "ssh", "public_key": .string(publicKey)]]))

@@ -47,6 +47,8 @@ public actor ComputeReconciler: Reconciler {
     var consoles: [String: String] = [:]
     /// When each instance in ERROR was last tried again.
     var retried: [String: ContinuousClock.Instant] = [:]
+    /// Each volume attachment's status, with its instance (`InstanceVolumes.swift`).
+    var volumeStatuses: [String: (instance: String, status: ResourceStatus)] = [:]
     /// How much of a console's end is reported.
     static let consoleTail: UInt64 = 64 << 10
 
@@ -77,6 +79,7 @@ public actor ComputeReconciler: Reconciler {
             if wanted[domain.uuid] == nil { remove(domain.uuid) }
         }
         statuses = statuses.filter { wanted[$0.key] != nil }
+        volumeStatuses = volumeStatuses.filter { wanted[$0.value.instance] != nil }
         for (id, body) in wanted.sorted(by: { $0.key < $1.key }) { await ensure(id, body) }
         return Array(statuses.values)
     }
@@ -95,7 +98,9 @@ public actor ComputeReconciler: Reconciler {
         return statuses[item.id]
     }
 
-    public func currentStatuses() async -> [ResourceStatus]? { Array(statuses.values) }
+    public func currentStatuses() async -> [ResourceStatus]? {
+        Array(statuses.values) + volumeStatuses.values.map(\.status)
+    }
 
     /// Between changes: a guest that powered itself off, or a domain that went away; the
     /// consoles that grew.
@@ -169,6 +174,7 @@ public actor ComputeReconciler: Reconciler {
                 await snapshot(id, body, in: directory)
                 state = try libvirt.state(uuid: id)
             }
+            await keepVolumes(id, body)
             statuses[id] = ResourceStatus(
                 kind: "instance", id: id, state: Self.status(of: state, power: body["power"]?.string),
                 detail: "\(generation)|")
@@ -321,6 +327,7 @@ public actor ComputeReconciler: Reconciler {
 
     /// Powers off and undefines the domain and removes its files.
     func remove(_ id: String) {
+        volumeStatuses = volumeStatuses.filter { $0.value.instance != id }
         if let domain = try? libvirt.domain(uuid: id) {
             if domain.state != .shutoff { try? libvirt.perform(.destroy, uuid: id) }
             try? libvirt.perform(.undefine, uuid: id)

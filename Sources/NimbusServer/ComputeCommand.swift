@@ -14,7 +14,12 @@ enum ComputeService: ServedService {
         let settings = try ComputeServiceConfig.load(path: config)
         let api = try settings.open()
         let logger = Logger(label: "nimbus.\(name)")
-        var services: [any Service] = []
+        // Attaches and detaches carried on as the agents report them.
+        var services: [any Service] = [
+            PeriodicService(name: "finishing volume attachments", every: .seconds(1), logger: logger) {
+                await api.finishVolumeChanges()
+            }
+        ]
         if !settings.metadataSecret.isEmpty {
             let metadata = buildMetadataRouter(api: MetadataAPI(compute: api, secret: settings.metadataSecret))
             services.append(

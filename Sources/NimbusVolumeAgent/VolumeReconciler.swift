@@ -9,16 +9,30 @@ import NimbusSystem
 /// blank, a copy of another volume or of a snapshot, or an image's disk — grown when extended, with its
 /// snapshots as internal qcow2 snapshots named by their ids; a volume the API no longer
 /// has is deleted. Each volume's and snapshot's status is `available` or `error`, with the
-/// generation applied (`generation|message`).
+/// generation applied (`generation|message`). An attached volume is exported over NBD
+/// to the host that attaches it (`VolumeExports.swift`).
 public actor VolumeReconciler: Reconciler {
     public struct Settings: Sendable {
         public var host: String
         /// Where the volume files are.
         public var directory: String
 
-        public init(host: String, directory: String) {
+        /// The address the exports listen on (the management address).
+        public var exportAddress: String
+        /// Whether nftables limits each export to its attaching host.
+        public var firewall: Bool
+        /// The ports the API gives exports (the firewall drops the rest of the range).
+        public var exportPorts: Range<Int>
+
+        public init(
+            host: String, directory: String, exportAddress: String = "127.0.0.1", firewall: Bool = true,
+            exportPorts: Range<Int> = 10810..<11810
+        ) {
             self.host = host
             self.directory = directory
+            self.exportAddress = exportAddress
+            self.firewall = firewall
+            self.exportPorts = exportPorts
         }
     }
 
@@ -30,6 +44,8 @@ public actor VolumeReconciler: Reconciler {
     var statuses: [String: ResourceStatus] = [:]
     /// The volumes of this host as last sent, by id.
     var wanted: [String: JSON] = [:]
+    /// The exports started, by volume.
+    var exports: [String: Export] = [:]
 
     public init(
         settings: Settings, images: ImageCache? = nil, runner: any ProcessRunning = ProcessRunner(), logger: Logger
@@ -55,6 +71,7 @@ public actor VolumeReconciler: Reconciler {
                 wanted[item.id] = body
             }
         }
+        await stopStrayExports()
         // Files of volumes the API does not list are set aside in `orphans/`, not deleted: a
         // list that lost them (an API database restored from an old copy, a host renamed)
         // must not cost their data. A deleted volume's item deletes its file.
@@ -74,14 +91,31 @@ public actor VolumeReconciler: Reconciler {
         for (id, body) in wanted.sorted(by: { (copied($0.value), $0.key) < (copied($1.value), $1.key) }) {
             await ensure(id, body)
         }
+        try? await writeFirewall()
         return Array(statuses.values)
+    }
+
+    public nonisolated var pollInterval: Duration? { .seconds(2) }
+
+    /// Between changes: an export whose daemon died (killed, crashed) is started again;
+    /// the guest's NBD client reconnects to it.
+    public func poll() async {
+        for (id, body) in wanted.sorted(by: { $0.key < $1.key }) where Self.export(of: body) != nil {
+            guard exportDaemon(id) == nil else { continue }
+            logger.warning("volume export not running: starting it again", metadata: ["volume": "\(id)"])
+            exports[id] = nil
+            await ensure(id, body)
+        }
     }
 
     public func apply(_ item: ChangeLog.Item) async -> ResourceStatus? {
         switch item.kind {
         case "volume":
             guard let body = item.body, body["host"]?.string == settings.host, Self.safe(item.id) else {
-                if wanted.removeValue(forKey: item.id) != nil { remove(item.id) }
+                if wanted.removeValue(forKey: item.id) != nil {
+                    await stopExport(item.id)
+                    remove(item.id)
+                }
                 statuses[Self.key("volume", item.id)] = nil
                 return nil
             }
@@ -114,10 +148,12 @@ public actor VolumeReconciler: Reconciler {
             if !FileManager.default.fileExists(atPath: file) { try await create(id, body, size: size) }
             let info = try await Self.info(file, runner: runner)
             if info.virtualSize < size {
+                if exportDaemon(id) != nil { await stopExport(id) }
                 try await runner.check(Command(["qemu-img", "resize", "-q", file, "\(size)"]))
                 logger.info("volume extended", metadata: ["volume": "\(id)", "size": "\(size >> 30) GiB"])
             }
             try await keepSnapshots(id, body, file: file)
+            try await keepExport(id, body)
             statuses[Self.key("volume", id)] = ResourceStatus(
                 kind: "volume", id: id, state: "available", detail: "\(generation)|")
         } catch {
@@ -168,7 +204,12 @@ public actor VolumeReconciler: Reconciler {
         let held = try await snapshots(of: file)
         for snapshot in asked.subtracting(held).sorted() {
             do {
-                try await runner.check(Command(["qemu-img", "snapshot", "-c", snapshot, file]))
+                // An exported volume's file is its daemon's: the daemon takes the snapshot.
+                if exportDaemon(id) != nil {
+                    try exportedSnapshot(id, create: true, name: snapshot)
+                } else {
+                    try await runner.check(Command(["qemu-img", "snapshot", "-c", snapshot, file]))
+                }
                 logger.info("snapshot made", metadata: ["volume": "\(id)", "snapshot": "\(snapshot)"])
                 statuses[Self.key("snapshot", snapshot)] = ResourceStatus(
                     kind: "snapshot", id: snapshot, state: "available", detail: "\(generation)|")
@@ -178,7 +219,11 @@ public actor VolumeReconciler: Reconciler {
             }
         }
         for snapshot in held.subtracting(asked).sorted() where Self.safe(snapshot) {
-            try await runner.check(Command(["qemu-img", "snapshot", "-d", snapshot, file]))
+            if exportDaemon(id) != nil {
+                try exportedSnapshot(id, create: false, name: snapshot)
+            } else {
+                try await runner.check(Command(["qemu-img", "snapshot", "-d", snapshot, file]))
+            }
             statuses[Self.key("snapshot", snapshot)] = nil
             logger.info("snapshot deleted", metadata: ["volume": "\(id)", "snapshot": "\(snapshot)"])
         }

@@ -43,12 +43,14 @@ struct VolumeCloud {
     var base: String { "/v3/\(demoProject)" }
 
     /// A heartbeat of the volume agent on `host` with `capacity` GiB, reporting `statuses`.
-    func beat(_ host: String = "stor1", capacity: Int = 20, statuses: [JSON] = []) async throws {
+    func beat(
+        _ host: String = "stor1", capacity: Int = 20, statuses: [JSON] = [], exportHost: String = "10.0.0.13"
+    ) async throws {
         let reply = try await send(
             .put, "/agent/v1/agents/volume/\(host)", token: admin,
             json: [
                 "started_at": "2026-12-01T10:00:00Z", "revision": 0, "statuses": .array(statuses),
-                "configuration": ["total_capacity_gb": .int(Int64(capacity))],
+                "configuration": ["total_capacity_gb": .int(Int64(capacity)), "export_host": .string(exportHost)],
             ])
         #expect(reply.status == .noContent || reply.status == .ok, "\(reply.text)")
     }
@@ -299,5 +301,79 @@ struct BlockStorageAPITests {
             .put, adminBase + "/os-quota-sets/\(cloud.demoProject)", token: cloud.admin,
             json: ["quota_set": ["bananas": 2]])
         #expect(bad.status == .badRequest && bad.text.contains("Bad key(s) in quota set: bananas"))
+    }
+
+    @Test("Attachments (3.27+): reserve, connect (an NBD export for the host), complete (in-use), delete (available)")
+    func attachments() async throws {
+        let cloud = try await VolumeCloud()
+        try await cloud.beat()
+        let made = try await cloud.send(
+            .post, cloud.base + "/volumes", token: cloud.demo, json: ["volume": ["size": 1, "name": "vol1"]])
+        let id = try #require(made.json?["volume"]?["id"]?.string)
+        try await cloud.beat(statuses: [["kind": "volume", "id": .string(id), "state": "available", "detail": "1|"]])
+        let server = "cccccccc-0000-0000-0000-000000000001"
+        // Before 3.27 there is no such path.
+        let early = try await cloud.send(
+            .post, cloud.base + "/attachments", token: cloud.demo,
+            json: ["attachment": ["volume_uuid": .string(id), "instance_uuid": .string(server)]], version: "3.26")
+        #expect(early.status == .notFound, "\(early.text)")
+        let reserved = try await cloud.send(
+            .post, cloud.base + "/attachments", token: cloud.demo,
+            json: ["attachment": ["volume_uuid": .string(id), "instance_uuid": .string(server)]], version: "3.44")
+        #expect(reserved.status == .ok, "\(reserved.text)")
+        let attachment = try #require(reserved.json?["attachment"]?["id"]?.string)
+        #expect(reserved.json?["attachment"]?["status"] == "reserved")
+        #expect(reserved.json?["attachment"]?["connection_info"] == [:])
+        let volumeShown = try await cloud.send(.get, cloud.base + "/volumes/\(id)", token: cloud.demo)
+        #expect(volumeShown.json?["volume"]?["status"] == "reserved")
+        // A second reservation of a volume in use is refused.
+        let again = try await cloud.send(
+            .post, cloud.base + "/attachments", token: cloud.demo,
+            json: ["attachment": ["volume_uuid": .string(id), "instance_uuid": .string(server)]], version: "3.44")
+        #expect(again.status == .badRequest && again.text.contains("status must be available"), "\(again.text)")
+        // A connector without an address is refused; with one, the export is made.
+        let noIP = try await cloud.send(
+            .put, cloud.base + "/attachments/\(attachment)", token: cloud.demo,
+            json: ["attachment": ["connector": ["host": "cmp1"]]], version: "3.44")
+        #expect(noIP.status == .badRequest, "\(noIP.text)")
+        let connected = try await cloud.send(
+            .put, cloud.base + "/attachments/\(attachment)", token: cloud.demo,
+            json: ["attachment": ["connector": ["host": "cmp1", "ip": "10.0.0.12"]]], version: "3.44")
+        #expect(connected.status == .ok, "\(connected.text)")
+        let info = connected.json?["attachment"]?["connection_info"]
+        #expect(info?["driver_volume_type"] == "nbd" && info?["data"]?["host"] == "10.0.0.13", "\(connected.text)")
+        #expect(info?["data"]?["port"] == 10810 && info?["data"]?["name"]?.string == id)
+        let item = try cloud.api.store.log.list(kind: "volume").items.first { $0.id == id }
+        #expect(
+            item?.body?["exports"] == [
+                ["attachment": .string(attachment), "port": 10810, "allow": "10.0.0.12", "mode": "rw"]
+            ],
+            "\(String(describing: item?.body))")
+        // Extending an exported volume is refused (the guest would not see it grow).
+        let extend = try await cloud.send(
+            .post, cloud.base + "/volumes/\(id)/action", token: cloud.demo, json: ["os-extend": ["new_size": 2]],
+            version: "3.71")
+        #expect(extend.status == .badRequest, "\(extend.text)")
+        let complete = try await cloud.send(
+            .post, cloud.base + "/attachments/\(attachment)/action", token: cloud.demo, json: ["os-complete": nil],
+            version: "3.44")
+        #expect(complete.status == .noContent, "\(complete.text)")
+        let inUse = try await cloud.send(.get, cloud.base + "/volumes/\(id)", token: cloud.demo, version: "3.71")
+        #expect(inUse.json?["volume"]?["status"] == "in-use")
+        #expect(inUse.json?["volume"]?["attachments"]?.array?.first?["server_id"]?.string == server)
+        let listed = try await cloud.send(
+            .get, cloud.base + "/attachments?instance_id=\(server)", token: cloud.demo, version: "3.44")
+        #expect(listed.json?["attachments"]?.array?.count == 1, "\(listed.text)")
+        // Not deletable while attached; the attachment deleted, it is.
+        let refused = try await cloud.send(.delete, cloud.base + "/volumes/\(id)", token: cloud.demo)
+        #expect(refused.status == .badRequest)
+        let deleted = try await cloud.send(
+            .delete, cloud.base + "/attachments/\(attachment)", token: cloud.demo, version: "3.44")
+        #expect(deleted.status == .ok && deleted.json?["attachments"] == [], "\(deleted.text)")
+        let free = try await cloud.send(.get, cloud.base + "/volumes/\(id)", token: cloud.demo)
+        #expect(free.json?["volume"]?["status"] == "available")
+        let gone = try await cloud.send(
+            .get, cloud.base + "/attachments/\(attachment)", token: cloud.demo, version: "3.44")
+        #expect(gone.status == .notFound)
     }
 }

@@ -2,11 +2,12 @@ import Foundation
 import Libvirt
 import Logging
 import NimbusAgentKit
-import NimbusComputeAgent
 import NimbusGuestData
 import NimbusServiceKit
 import NimbusSystem
 import Testing
+
+@testable import NimbusComputeAgent
 
 @Suite("Compute agent: domain XML, config drive, instance disk")
 struct ComputeAgentTests {
@@ -161,14 +162,15 @@ struct ComputeAgentTests {
     }
 }
 
-@Suite("Compute agent: the reconciler over libvirt's test driver")
+@Suite("Compute agent: the reconciler over libvirt's test driver (one shared driver: one test at a time)", .serialized)
 struct ComputeReconcilerTests {
     /// An instance item as the compute API publishes it.
     static func instance(
         _ id: String, host: String = "cmp1", generation: Int = 1, power: String = "running", reboots: Int = 0,
-        image: String = "img1"
+        image: String = "img1", volumes: [JSON] = []
     ) -> ChangeLog.Item {
         let body: JSON = [
+            "volumes": .array(volumes),
             "id": .string(id), "name": "vm one", "hostname": "vm-one",
             "instance_name": .string("instance-" + id.prefix(8)),
             "host": .string(host), "project_id": "p1", "generation": .int(Int64(generation)), "power": .string(power),
@@ -251,5 +253,47 @@ struct ComputeReconcilerTests {
         // A resync without it removes what is left of another (a domain of this agent).
         _ = await reconciler.resync([])
         #expect(try libvirt.domains().filter { $0.name.hasPrefix("instance-") && $0.uuid == broken }.isEmpty)
+    }
+
+    @Test(
+        "A volume's disk: NBD, raw, its id as serial; a host that cannot plug it in reports the attachment in error",
+        .enabled(if: ComputeAgentTests.has("qemu-img") && ComputeAgentTests.has("genisoimage")))
+    func volumes() async throws {
+        let directory = NSTemporaryDirectory() + "nimbus-reconciler-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/_base", withIntermediateDirectories: true)
+        _ = try await ProcessRunner().check(
+            Command(["qemu-img", "create", "-q", "-f", "qcow2", directory + "/_base/img1", "64M"]))
+        let libvirt = try Libvirt.Connection(uri: "test:///default")
+        defer { libvirt.close() }
+        let login = try ServiceLogin(
+            .init(identityURL: "http://127.0.0.1:9/v3", user: "nova", password: "x", project: "services"))
+        let reconciler = ComputeReconciler(
+            settings: .init(host: "cmp1", virtType: .test, instancesDirectory: directory, shutdownTimeout: .seconds(1)),
+            libvirt: libvirt, images: ImageCache(directory: directory + "/_base", login: login),
+            logger: Logger(label: "test"))
+        let id = UUID().uuidString.lowercased()
+        let volume = "dddddddd-0000-0000-0000-000000000001"
+        let listed: JSON = [
+            "id": .string(volume), "attachment_id": "att1", "device": "vdb", "host": "10.0.0.13", "port": 10810,
+            "name": .string(volume), "read_only": false, "attached": true,
+        ]
+        let wanted = try #require(ComputeReconciler.WantedVolume(listed))
+        let element = wanted.xml
+        #expect(element.contains("<source protocol='nbd' name='\(volume)'>") && element.contains("port='10810'"))
+        #expect(element.contains("type='raw'") && element.contains("<serial>\(volume)</serial>"))
+        // The parser finds a network disk in a domain document by its serial.
+        #expect(ComputeReconciler.networkDisks(in: "<devices>\(element)</devices>")[volume] == element)
+        // libvirt's test driver cannot hot-plug: the attachment is in error, the instance is not.
+        let status = await reconciler.apply(Self.instance(id, volumes: [listed]))
+        #expect(status?.state == "ACTIVE", "\(String(describing: status))")
+        var statuses = await reconciler.currentStatuses() ?? []
+        let attachment = statuses.first { $0.kind == "attachment" && $0.id == id + "/att1" }
+        #expect(attachment?.state == "error" && attachment?.detail.contains("not supported") == true)
+        // No longer listed: its status goes.
+        _ = await reconciler.apply(Self.instance(id))
+        statuses = await reconciler.currentStatuses() ?? []
+        #expect(!statuses.contains { $0.kind == "attachment" })
+        _ = await reconciler.apply(ChangeLog.Item(kind: "instance", id: id, revision: 9, body: nil))
     }
 }

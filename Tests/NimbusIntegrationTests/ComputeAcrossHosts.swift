@@ -126,6 +126,8 @@ extension IntegrationTests.DeployIntegrationTests {
         let status1 = try cloud.json(["server", "show", "vm1", "-c", "status"], as: member)
         #expect(field(status1, "status") == "ACTIVE", "\(status1 ?? "")")
         step("node4 rebooted, vm1 back")
+        try volumeAcrossHosts(
+            cloud: cloud, member: member, address: address, keyFile: keyFile, storageNode: "node1", step: step)
 
         // node3 disabled: a server for the nova zone finds no host; enabled again.
         #expect(
@@ -174,5 +176,76 @@ extension IntegrationTests.DeployIntegrationTests {
         #expect(try cloud.openstack(["aggregate", "remove", "host", "agg-b", hosts[3]]).status == 0)
         #expect(try cloud.openstack(["aggregate", "delete", "agg-b"]).status == 0)
         step("servers deleted, nothing left on the computes")
+    }
+
+    /// A volume on the storage host (node1) attached to vm2 on node3, written, detached,
+    /// attached to vm1 on node4 and read back; its NBD export open to the attaching host
+    /// only; the export's daemon killed and started again by the volume agent.
+    func volumeAcrossHosts(
+        cloud: CloudClient, member: [String: String], address: String, keyFile: String, storageNode: String,
+        step: (String) -> Void
+    ) throws {
+        func login(_ command: String) throws -> Output {
+            try NimbusIntegrationTests.run(
+                [
+                    "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", command,
+                ], timeout: 30)
+        }
+        func status() throws -> String {
+            field(try cloud.json(["volume", "show", "xvol", "-c", "status"], as: member), "status")
+        }
+        _ = try cloud.json(["volume", "create", "--size", "1", "xvol"], as: member)
+        #expect(try eventually(30) { try status() == "available" }, "xvol did not become available")
+        let volumeID = field(try cloud.json(["volume", "show", "xvol", "-c", "id"], as: member), "id")
+        #expect(try ssh(storageNode, "ls /var/lib/nimbus/volume/volumes").stdout.contains(volumeID))
+        #expect(try cloud.openstack(["server", "add", "volume", "vm2", "xvol"], as: member).status == 0)
+        #expect(try eventually(30) { try status() == "in-use" }, "xvol attached to vm2")
+        var written = Output(status: -1, stdout: "", stderr: "")
+        #expect(
+            try eventually(30) {
+                written = try login(
+                    "lsblk -dno NAME | grep -qx vdb && sudo mkfs.ext4 -q /dev/vdb && sudo mount /dev/vdb /mnt"
+                        + " && echo from-vm2-on-node3 | sudo tee /mnt/note && sync && sudo umount /mnt && echo done")
+                return written.stdout.contains("done")
+            }, "vdb in vm2, written: \(written.text)")
+        // The export: on node1's management address, open to node3 alone.
+        let attachment = try cloud.json(["volume", "show", "xvol", "-c", "attachments"], as: member)
+        print("xvol attachments: \(attachment ?? "")")
+        let command = try ssh(
+            storageNode, "tr '\\0' ' ' < /proc/$(cat /var/lib/nimbus/volume/volumes/exports/\(volumeID).pid)/cmdline")
+        let exportPort = command.stdout.firstMatch(of: /addr\.port=(\d+)/).map { String($0.output.1) } ?? ""
+        let storageIP = try ssh(storageNode, "hostname -I").stdout.split(separator: " ").first.map(String.init) ?? ""
+        let probe = "timeout 3 bash -c '</dev/tcp/\(storageIP)/\(exportPort)' && echo open || echo closed"
+        #expect(try ssh("node3", probe).stdout.contains("open"), "node3 reaches the export \(storageIP):\(exportPort)")
+        #expect(try ssh("node2", probe).stdout.contains("closed"), "node2 must not reach the export")
+        // The export's daemon killed: the agent starts it again; the guest reads on.
+        #expect(
+            try ssh(storageNode, "kill -9 $(cat /var/lib/nimbus/volume/volumes/exports/\(volumeID).pid)").status == 0)
+        var reread = Output(status: -1, stdout: "", stderr: "")
+        #expect(
+            try eventually(60) {
+                reread = try login("sudo mount /dev/vdb /mnt && cat /mnt/note; sudo umount /mnt")
+                return reread.stdout.contains("from-vm2-on-node3")
+            }, "vm2 reads xvol after its export was restarted: \(reread.text)")
+        step("xvol on node1 attached to vm2 on node3, export restarted")
+        #expect(try cloud.openstack(["server", "remove", "volume", "vm2", "xvol"], as: member).status == 0)
+        #expect(try eventually(30) { try status() == "available" }, "xvol detached")
+        #expect(try cloud.openstack(["server", "remove", "floating", "ip", "vm2", address], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm1", address], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "add", "volume", "vm1", "xvol"], as: member).status == 0)
+        #expect(try eventually(30) { try status() == "in-use" }, "xvol attached to vm1")
+        var read = Output(status: -1, stdout: "", stderr: "")
+        #expect(
+            try eventually(90) {
+                read = try login("hostname; sudo mount /dev/vdb /mnt && cat /mnt/note; sudo umount /mnt")
+                return read.stdout == "vm1\nfrom-vm2-on-node3\n"
+            }, "vm1 on node4 reads what vm2 wrote: \(read.text)")
+        #expect(try cloud.openstack(["server", "remove", "volume", "vm1", "xvol"], as: member).status == 0)
+        #expect(try eventually(30) { try status() == "available" }, "xvol detached from vm1")
+        #expect(try cloud.openstack(["volume", "delete", "xvol"], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "remove", "floating", "ip", "vm1", address], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm2", address], as: member).status == 0)
+        step("xvol detached, attached to vm1 on node4, read back, deleted")
     }
 }

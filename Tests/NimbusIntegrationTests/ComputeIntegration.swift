@@ -226,6 +226,7 @@ extension IntegrationTests.IdentityIntegrationTests {
         #expect(try cloud.openstack(["image", "delete", "vm1-snap"], as: member).status == 0)
         #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm1", address], as: member).status == 0)
         #expect(try eventually(60) { try login().status == 0 }, "ssh to vm1 again")
+        try volumesOnServer(member: member, login: { try login($0) })
         // Pause and unpause; suspend (libvirt's managed save) and resume: the guest's
         // uptime goes on across both.
         func uptime() throws -> Double? {
@@ -259,6 +260,9 @@ extension IntegrationTests.IdentityIntegrationTests {
         let startRefused = try cloud.openstack(["server", "start", "vm1"], as: member)
         #expect(startRefused.status != 0 && startRefused.text.contains("409"), "\(startRefused.text)")
         #expect(try eventually(120) { try login().status == 0 }, "ssh after the hard reboot")
+        // data2 stayed attached through pause, suspend, stop, start and the hard reboot.
+        let kept = try login("sudo mount /dev/vdb /mnt && cat /mnt/note; sudo umount /mnt")
+        #expect(kept.stdout.contains("written-in-vm1"), "data2 after the power cycles: \(kept.text)")
 
         // Delete: the server, its domain, its disk and its port go; the floating IP stays.
         #expect(try cloud.openstack(["server", "delete", "--wait", "vm1"], as: member).status == 0)
@@ -273,6 +277,80 @@ extension IntegrationTests.IdentityIntegrationTests {
         let portsLeft =
             (try cloud.json(["port", "list", "--device-id", serverID], as: member) as? [[String: Any]]) ?? []
         #expect(portsLeft.isEmpty, "\(portsLeft)")
+        // data2 went with it (delete_on_termination); data1 and its snapshot are kept.
+        var volumesLeft: [String] = []
+        #expect(
+            try eventually(30) {
+                volumesLeft = ((try cloud.json(["volume", "list"], as: member) as? [[String: Any]]) ?? []).map {
+                    "\($0["Name"] ?? "")"
+                }
+                return volumesLeft == ["data1"]
+            }, "volumes after the server's delete: \(volumesLeft)")
+        #expect(try ssh("ls /var/lib/nimbus/volume/volumes/exports 2>/dev/null | wc -l").stdout == "0\n")
+        #expect(try cloud.openstack(["volume", "snapshot", "delete", "data1-snap"], as: member).status == 0)
+        #expect(try eventually(30) { try cloud.openstack(["volume", "delete", "data1"], as: member).status == 0 })
         #expect(try cloud.openstack(["floating", "ip", "delete", address], as: member).status == 0)
+    }
+
+    /// The notes' step 11 on a running server: `vol1`-like `data1` attached (the guest sees
+    /// `/dev/vdb`), a filesystem made and a file written; a snapshot of the in-use volume;
+    /// detached (gone from the guest); a volume from the snapshot holds the file and stays
+    /// attached, deleted with the server.
+    func volumesOnServer(member: [String: String], login: (String) throws -> Output) throws {
+        let cloud = Self.cloud
+        func volume(_ name: String) throws -> [String: Any] {
+            (try cloud.json(["volume", "show", name], as: member) as? [String: Any]) ?? [:]
+        }
+        func status(_ name: String) throws -> String { "\(try volume(name)["status"] ?? "")" }
+        func disks() throws -> String { try login("lsblk -dno NAME").stdout }
+        _ = try cloud.json(["volume", "create", "--size", "1", "data1"], as: member)
+        #expect(try eventually(30) { try status("data1") == "available" }, "data1 did not become available")
+        let clock = ContinuousClock()
+        let started = clock.now
+        let added = try cloud.openstack(["server", "add", "volume", "vm1", "data1"], as: member)
+        #expect(added.status == 0, "server add volume: \(added.text)")
+        #expect(try eventually(30) { try disks().contains("vdb") }, "vdb in the guest")
+        let seen = clock.now - started
+        #expect(try eventually(30) { try status("data1") == "in-use" }, "data1: \((try? volume("data1")) ?? [:])")
+        let attachments = "\(try volume("data1")["attachments"] ?? "")"
+        #expect(attachments.contains("/dev/vdb"), "\(attachments)")
+        let listed = try cloud.openstack(["volume", "list", "-f", "value", "-c", "Attached to"], as: member).stdout
+        #expect(listed.contains("Attached to vm1 on /dev/vdb"), "volume list: \(listed)")
+        let server = try cloud.json(["server", "show", "vm1"], as: member) as? [String: Any]
+        let data1ID = "\(try volume("data1")["id"] ?? "-")"
+        let volumesAttached = "\(server?["volumes_attached"] ?? "")"
+        #expect(volumesAttached.contains(data1ID), "\(server ?? [:])")
+        print("data1 attached and seen in the guest after \(seen)")
+        let written = try login(
+            "sudo mkfs.ext4 -q /dev/vdb && sudo mount /dev/vdb /mnt && echo written-in-vm1 | sudo tee /mnt/note"
+                + " && sync && sudo umount /mnt && echo done")
+        #expect(written.stdout.contains("done"), "mkfs, mount, write: \(written.text)")
+        // A second attach of an in-use volume is refused; an extend of an attached one too.
+        let twice = try cloud.openstack(["server", "add", "volume", "vm1", "data1"], as: member)
+        #expect(twice.status != 0, "\(twice.text)")
+        // The in-use volume snapshotted (--force, as the notes do).
+        _ = try cloud.json(["volume", "snapshot", "create", "--volume", "data1", "--force", "data1-snap"], as: member)
+        #expect(
+            try eventually(30) {
+                field(try cloud.json(["volume", "snapshot", "show", "data1-snap"], as: member), "status") == "available"
+            }, "the snapshot of the in-use volume")
+        #expect(try cloud.openstack(["server", "remove", "volume", "vm1", "data1"], as: member).status == 0)
+        #expect(
+            try eventually(30) { try status("data1") == "available" },
+            "data1 after detach: \((try? volume("data1")) ?? [:])")
+        #expect(try eventually(15) { !(try disks().contains("vdb")) }, "vdb gone from the guest")
+        // A volume from the snapshot holds the file; attached with delete-on-termination.
+        _ = try cloud.json(["volume", "create", "--snapshot", "data1-snap", "--size", "1", "data2"], as: member)
+        #expect(try eventually(30) { try status("data2") == "available" }, "data2 did not become available")
+        let second = try cloud.openstack(
+            ["server", "add", "volume", "--enable-delete-on-termination", "vm1", "data2"], as: member)
+        #expect(second.status == 0, "\(second.text)")
+        #expect(try eventually(30) { try status("data2") == "in-use" }, "data2: \((try? volume("data2")) ?? [:])")
+        var read = Output(status: -1, stdout: "", stderr: "")
+        #expect(
+            try eventually(30) {
+                read = try login("sudo mount /dev/vdb /mnt && cat /mnt/note; sudo umount /mnt")
+                return read.stdout.contains("written-in-vm1")
+            }, "the file in the volume made from the snapshot: \(read.text)")
     }
 }

@@ -9,14 +9,15 @@ import Testing
 
 @Suite("Volume agent: volume files, copies, snapshots inside them, extend, delete (real qemu-img)")
 struct VolumeReconcilerTests {
-    static func item(_ id: String, size: Int = 1, generation: Int = 1, source: JSON = .null, snapshots: [String] = [])
-        -> ChangeLog.Item
-    {
+    static func item(
+        _ id: String, size: Int = 1, generation: Int = 1, source: JSON = .null, snapshots: [String] = [],
+        exports: [JSON] = []
+    ) -> ChangeLog.Item {
         ChangeLog.Item(
             kind: "volume", id: id, revision: 1,
             body: [
                 "id": .string(id), "host": "stor1", "size": .int(Int64(size)), "generation": .int(Int64(generation)),
-                "source": source, "snapshots": .array(snapshots.map(JSON.string)),
+                "source": source, "snapshots": .array(snapshots.map(JSON.string)), "exports": .array(exports),
             ])
     }
 
@@ -32,7 +33,7 @@ struct VolumeReconcilerTests {
         let directory = NSTemporaryDirectory() + "nimbus-volumes-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let reconciler = VolumeReconciler(
-            settings: .init(host: "stor1", directory: directory), logger: Logger(label: "test"))
+            settings: .init(host: "stor1", directory: directory, firewall: false), logger: Logger(label: "test"))
         let volume = "aaaaaaaa-0000-0000-0000-000000000001"
         let status = await reconciler.apply(Self.item(volume))
         #expect(status?.state == "available" && status?.detail == "1|", "\(String(describing: status))")
@@ -75,7 +76,7 @@ struct VolumeReconcilerTests {
         let directory = NSTemporaryDirectory() + "nimbus-volumes-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let reconciler = VolumeReconciler(
-            settings: .init(host: "stor1", directory: directory), logger: Logger(label: "test"))
+            settings: .init(host: "stor1", directory: directory, firewall: false), logger: Logger(label: "test"))
         let status = await reconciler.apply(
             Self.item(
                 "aaaaaaaa-0000-0000-0000-000000000009", source: ["volume": "aaaaaaaa-0000-0000-0000-00000000000f"]))
@@ -85,5 +86,53 @@ struct VolumeReconcilerTests {
         other.body = ["id": "x", "host": "stor2", "size": 1, "generation": 1]
         #expect(await reconciler.apply(other) == nil)
         #expect(await reconciler.apply(Self.item("../../etc")) == nil)
+    }
+
+    @Test(
+        "An attached volume exported over NBD to its host alone; snapshot while exported; restarted when killed; ended",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-storage-daemon") && getuid() == 0))
+    func export() async throws {
+        let directory = NSTemporaryDirectory() + "nimbus-volumes-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let reconciler = VolumeReconciler(
+            settings: .init(host: "stor1", directory: directory, exportAddress: "127.0.0.1"),
+            logger: Logger(label: "test"))
+        let volume = "aaaaaaaa-0000-0000-0000-0000000000e1"
+        let port = 11801
+        let export: JSON = ["attachment": "att1", "port": .int(Int64(port)), "allow": "127.0.0.1", "mode": "rw"]
+        let item = Self.item(volume, exports: [export])
+        let status = await reconciler.apply(item)
+        #expect(status?.state == "available", "\(String(describing: status))")
+        let url = "nbd://127.0.0.1:\(port)/\(volume)"
+        // The guest's view: raw, 1 GiB; written and read back through the export.
+        #expect(try await info(url)?["format"]?.string == "raw")
+        try await ProcessRunner().check(Command(["qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 64k", url]))
+        let ruleset = try await ProcessRunner().check(Command(["nft", "list", "table", "ip", "nimbus_volume"])).stdout
+        #expect(ruleset.contains("tcp dport \(port) ip saddr 127.0.0.1 accept"), "\(ruleset)")
+        // A snapshot of the in-use volume goes through the export daemon.
+        let snapshot = "bbbbbbbb-0000-0000-0000-0000000000e1"
+        let withSnapshot = Self.item(volume, snapshots: [snapshot], exports: [export])
+        _ = await reconciler.apply(withSnapshot)
+        let statuses = await reconciler.currentStatuses() ?? []
+        #expect(statuses.contains { $0.id == snapshot && $0.state == "available" }, "\(statuses)")
+        let names = (try await info(directory + "/volume-\(volume).qcow2")?["snapshots"]?.array ?? []).compactMap {
+            $0["name"]?.string
+        }
+        #expect(names == [snapshot])
+        // Killed: the next poll starts it again, with the data.
+        let pid = try #require(await reconciler.exportDaemon(volume))
+        kill(pid, SIGKILL)
+        try await Task.sleep(for: .milliseconds(200))
+        await reconciler.poll()
+        #expect(await reconciler.exportDaemon(volume) != nil)
+        let read = try await ProcessRunner().run(
+            Command(["qemu-io", "-f", "raw", "-r", "-c", "read -P 0x5a 0 64k", url]))
+        #expect(read.succeeded && !read.stdout.contains("Pattern verification failed"), "\(read.stdout) \(read.stderr)")
+        // The attachment gone: the daemon stops, the table goes.
+        _ = await reconciler.apply(Self.item(volume, snapshots: [snapshot]))
+        #expect(await reconciler.exportDaemon(volume) == nil)
+        let table = try await ProcessRunner().run(Command(["nft", "list", "table", "ip", "nimbus_volume"]))
+        #expect(!table.succeeded)
+        _ = await reconciler.apply(ChangeLog.Item(kind: "volume", id: volume, revision: 9, body: nil))
     }
 }

@@ -3,7 +3,8 @@
 #   Tests/Tempest/run.sh KEYSTONERC WORKSPACE [tempest run arguments…]
 # Writes WORKSPACE/etc/tempest.conf from the keystonerc's admin credentials: dynamic
 # credentials, only the services Nimbus carries out so far (identity, image, object
-# storage, and network when the cloud has an external network), and the object storage
+# storage, network when the cloud has an external network, compute when asked, block
+# storage when its volume services are up), and the object storage
 # middleware and network extensions it implements (the rest is declared off, so Tempest
 # skips those tests instead of failing them).
 set -euo pipefail
@@ -33,6 +34,13 @@ if [ "${TEMPEST_COMPUTE:-}" = 1 ] &&
   flavor_ref=$("$openstack" flavor show m1.guest -f value -c id 2>/dev/null); then
   nova=true isolated=true
 fi
+# The block-storage service, when its volume services are up.
+cinder=false
+if "$openstack" volume service list -f value -c Binary -c State 2>/dev/null | grep -q '^cinder-volume up$'; then
+  cinder=true
+  # Volumes from an image: the guest image when the cloud has it.
+  [ -n "$image_ref" ] || image_ref=$("$openstack" image show nimbus-guest -f value -c id 2>/dev/null || true)
+fi
 image=$workspace/etc/tiny.img
 [ -f "$image" ] || head -c 1048576 /dev/urandom > "$image"
 cat > "$workspace/etc/tempest.conf" <<CONF
@@ -61,7 +69,7 @@ glance = true
 swift = true
 nova = $nova
 neutron = $neutron
-cinder = false
+cinder = $cinder
 horizon = false
 placement = false
 [image]
@@ -106,6 +114,23 @@ change_password = false
 personality = false
 attach_encrypted_volume = false
 block_migration_for_live_migration = false
+[volume]
+catalog_type = block-storage
+min_microversion = 3.0
+max_microversion = 3.71
+build_timeout = 120
+volume_size = 1
+[volume-feature-enabled]
+backup = false
+snapshot = true
+clone = true
+manage_snapshot = false
+manage_volume = false
+extend_attached_volume = false
+extend_attached_encrypted_volume = false
+extend_volume_with_snapshot = false
+volume_revert = false
+cluster_active_active = false
 [network]
 public_network_id = $public_network
 project_network_cidr = 10.100.0.0/16

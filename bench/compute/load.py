@@ -15,6 +15,7 @@ admin's keystonerc), each server on int1 with class1 and the key pair bench-key:
 Prints RESULT lines (milliseconds).
 """
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -85,6 +86,68 @@ def setup(sess, image_name, flavor_name):
     return image, flavor, network, group
 
 
+def guest(keyfile, address, command):
+    return subprocess.run(
+        ["ssh", "-i", keyfile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", f"cirros@{address}", command],
+        capture_output=True, text=True)
+
+
+def dd_seconds(output):
+    """The time dd reports (GNU and busybox both print "copied, N s")."""
+    match = re.search(r"copied, ([0-9.]+) s", output)
+    return float(match.group(1)) if match else float("nan")
+
+
+def attach_volume(sess, server, keyfile, address):
+    """A 1 GiB volume: create → available, attach → in-use and /dev/vdb in the guest,
+    64 MiB written (fsync) and read (caches dropped) on it and on the guest's own disk,
+    detach → gone from the guest. None when the cloud has no block storage."""
+    volumes = {"service_type": "block-storage"}
+    try:
+        started = time.monotonic()
+        made = sess.post("/volumes", endpoint_filter=volumes, json={"volume": {"size": 1, "name": "bench-vol"}},
+                         raise_exc=False)
+    except Exception:
+        return None
+    if made.status_code != 202:
+        return None
+    volume = made.json()["volume"]["id"]
+    def status():
+        return sess.get(f"/volumes/{volume}", endpoint_filter=volumes).json()["volume"]["status"]
+    while status() != "available":
+        time.sleep(0.02)
+    created = (time.monotonic() - started) * 1000
+    compute = {"service_type": "compute"}
+    started = time.monotonic()
+    sess.post(f"/servers/{server}/os-volume_attachments", endpoint_filter=compute,
+              headers={"OpenStack-API-Version": "compute 2.89"},
+              json={"volumeAttachment": {"volumeId": volume, "device": None}})
+    seen = None
+    while seen is None or status() != "in-use":
+        if seen is None and guest(keyfile, address, "test -b /dev/vdb").returncode == 0:
+            seen = (time.monotonic() - started) * 1000
+        if time.monotonic() - started > 120:
+            raise SystemExit("the volume was not attached within 120 s")
+        time.sleep(0.05)
+    in_use = (time.monotonic() - started) * 1000
+    figures = {"create_ms": created, "attach_seen_ms": seen, "attach_in_use_ms": in_use}
+    drop = "sync; echo 3 | sudo tee /proc/sys/vm/drop_caches >/dev/null"
+    for name, target in [("volume", "/dev/vdb"), ("local", "/home/cirros/bench.img")]:
+        write = guest(keyfile, address, f"sudo dd if=/dev/zero of={target} bs=1M count=64 conv=fsync 2>&1")
+        read = guest(keyfile, address, f"{drop}; sudo dd if={target} of=/dev/null bs=1M count=64 2>&1")
+        figures[f"{name}_write_mib_s"] = 64 / dd_seconds(write.stdout)
+        figures[f"{name}_read_mib_s"] = 64 / dd_seconds(read.stdout)
+    guest(keyfile, address, "rm -f /home/cirros/bench.img")
+    started = time.monotonic()
+    sess.delete(f"/servers/{server}/os-volume_attachments/{volume}", endpoint_filter=compute)
+    while guest(keyfile, address, "test -b /dev/vdb").returncode == 0 or status() != "available":
+        time.sleep(0.05)
+    figures["detach_ms"] = (time.monotonic() - started) * 1000
+    sess.delete(f"/volumes/{volume}", endpoint_filter=volumes)
+    return figures
+
+
 def main():
     mode, image_name, flavor_name = sys.argv[1:4]
     sess = cloud()
@@ -152,9 +215,12 @@ def main():
                 raise SystemExit(f"no ssh to {address} within 300 s: {done.stderr.decode()}")
             time.sleep(0.2)
         to_ssh = (time.monotonic() - started) * 1000
+        volume = attach_volume(sess, server, keyfile, address)
         delete(sess, server)
         sess.delete(f"/v2.0/floatingips/{floating['id']}", endpoint_filter={"service_type": "network"})
         print(f"RESULT ssh active_ms={active:.0f} ssh_ms={to_ssh:.0f}")
+        if volume:
+            print("RESULT volume " + " ".join(f"{key}={value:.0f}" for key, value in volume.items()))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ extension BlockStorageAPI {
                         throw VolumeFault.invalidVolume(
                             "Volume \(id) status must be '{'status': 'available'}' to extend, currently \(current).")
                     }
+                    // A guest reading it over NBD would not see it grow.
+                    guard !volume.attachments.contains(where: \.exported) else {
+                        throw VolumeFault.invalidVolume(
+                            "Volume \(id) is attached to a server: this backend extends detached volumes only.")
+                    }
                     guard Int(size) > volume.size else {
                         throw VolumeFault.invalidInput(
                             "New size for extend must be greater than current size. (current: \(volume.size), extended: \(size))."

@@ -165,6 +165,7 @@ public func buildBlockStorageRouter(api: BlockStorageAPI) -> Hummingbird.Router<
     api.snapshotRoutes(on: router)
     api.snapshotActionRoutes(on: router)
     api.typeRoutes(on: router)
+    api.attachmentRoutes(on: router)
     api.hostRoutes(on: router)
     api.channel.addRoutes(to: router)
     return router

@@ -57,7 +57,9 @@ extension ComputeAPI {
             if source == "image", destination == "local", imageID.isEmpty {
                 imageID = mapping["uuid"]?.string ?? ""
             } else if source != "image" || destination != "local" {
-                throw ComputeFault.badRequest("Block device mapping is not supported: this cloud has no volumes yet.")
+                throw ComputeFault.badRequest(
+                    "Booting from a volume is not supported by this cloud: boot from an image, then attach the volume (openstack server add volume)."
+                )
             }
         }
         imageID = imageID.split(separator: "/").last.map(String.init) ?? imageID

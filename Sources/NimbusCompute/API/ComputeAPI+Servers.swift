@@ -172,7 +172,17 @@ extension ComputeAPI {
             ("security_groups", .array(server.securityGroups.map { ["name": .string($0)] })),
             ("OS-EXT-STS:task_state", .optional(shown.task)), ("OS-EXT-STS:vm_state", .string(shown.vmState)),
             ("OS-EXT-STS:power_state", .int(Int64(shown.power))),
-            ("os-extended-volumes:volumes_attached", []),
+            (
+                "os-extended-volumes:volumes_attached",
+                .array(
+                    (server.volumes ?? []).map { volume in
+                        version >= Microversion(2, 3)
+                            ? [
+                                "id": .string(volume.volumeID),
+                                "delete_on_termination": .bool(volume.deleteOnTermination),
+                            ] : ["id": .string(volume.volumeID)]
+                    })
+            ),
         ]
         if ["BUILD", "ACTIVE"].contains(shown.status) { fields.append(("progress", 0)) }
         if caller.isAdmin {
@@ -298,6 +308,7 @@ extension ComputeAPI {
             }
             reports.remove(kind: "console", id: id)
             if let removed, let peers {
+                await releaseVolumes(of: removed, peers: peers)
                 await unplug(removed.ports, peers: peers)
                 // A port made for it whose answer never came back (the server in ERROR) is
                 // found by its device id, as Nova finds it.

@@ -138,6 +138,7 @@ public func buildComputeRouter(api: ComputeAPI) -> Hummingbird.Router<ServiceCon
     api.serverActionRoutes(on: router)
     api.instanceActionRoutes(on: router)
     api.serverDetailRoutes(on: router)
+    api.volumeAttachmentRoutes(on: router)
     api.securityGroupRoutes(on: router)
     api.channel.addRoutes(to: router)
     return router

@@ -77,11 +77,15 @@ public final class AgentRegistry: Sendable {
                             detail = excluded.detail, revision = excluded.revision
                         """, arguments: [status.kind, status.id, host, type, status.state, status.detail, revision])
             }
-            // Statuses of resources that no longer exist go with them.
+            // Statuses of resources that no longer exist go with them; a status of a part of
+            // a resource (id `resource/part`, any kind: an instance's volume attachment)
+            // lives as long as that resource.
             try db.execute(
                 sql: """
                     DELETE FROM channel_status WHERE NOT EXISTS (SELECT 1 FROM channel_resource r
-                        WHERE r.kind = channel_status.kind AND r.id = channel_status.id AND r.body IS NOT NULL)
+                        WHERE r.body IS NOT NULL AND ((r.kind = channel_status.kind AND r.id = channel_status.id)
+                            OR (instr(channel_status.id, '/') > 1
+                                AND r.id = substr(channel_status.id, 1, instr(channel_status.id, '/') - 1))))
                     """)
             guard let configuration, configuration.text != before else { return false }
             try db.execute(
