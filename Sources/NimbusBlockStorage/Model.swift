@@ -38,6 +38,9 @@ public struct Volume: Codable, Sendable, Equatable {
     public var imageMetadata: [String: String]? = nil
     /// Whether `os-update_readonly_flag` ever set the flag (then `readonly` shows, False too).
     public var readOnlySet: Bool? = nil
+    /// An admin's `os-reset_status` set the status: it shows as set, whatever the agent
+    /// reports, until the next change.
+    public var statusReset: Bool? = nil
 }
 
 /// An attachment of a volume to a server.
@@ -75,6 +78,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var metadata: [String: String]
     public var createdAt: Int64
     public var updatedAt: Int64?
+    /// An admin's `os-reset_status` set the status (the agent's report does not override it).
+    public var statusReset: Bool? = nil
 }
 
 /// A volume type.
@@ -95,7 +100,7 @@ extension Volume {
     /// volume's generation (`creating` → `available` or `error`; `extending` → back to
     /// `available` or `in-use`).
     public func effectiveStatus(_ report: AgentRegistry.Status?) -> String {
-        guard ["creating", "extending"].contains(status), let report else { return status }
+        guard ["creating", "extending"].contains(status), statusReset != true, let report else { return status }
         let parts = report.detail.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
         guard let applied = Int(parts.first ?? ""), applied >= generation else { return status }
         if report.state == "error" { return status == "extending" ? "error_extending" : "error" }

@@ -112,7 +112,10 @@ extension IntegrationTests.DeployIntegrationTests {
         #expect(field(status2, "status") == "ACTIVE", "\(status2 ?? "")")
         step("compute agent killed, guest untouched")
 
-        // node4 rebooted: vm1 is started again and answers vm2's ping.
+        try volumeAcrossHosts(
+            cloud: cloud, member: member, address: address, keyFile: keyFile, storageNode: "node1", step: step)
+
+        // node4 rebooted: vm1 is started again (with xvol attached) and answers vm2's ping.
         let reboot = try nimbus("sandbox", "reboot", "--name", Self.name, "--timeout", "150", "node4", timeout: 240)
         #expect(reboot.status == 0, "\(reboot.text)")
         var running = ""
@@ -126,8 +129,7 @@ extension IntegrationTests.DeployIntegrationTests {
         let status1 = try cloud.json(["server", "show", "vm1", "-c", "status"], as: member)
         #expect(field(status1, "status") == "ACTIVE", "\(status1 ?? "")")
         step("node4 rebooted, vm1 back")
-        try volumeAcrossHosts(
-            cloud: cloud, member: member, address: address, keyFile: keyFile, storageNode: "node1", step: step)
+        try volumeAfterReboot(cloud: cloud, member: member, address: address, keyFile: keyFile, step: step)
 
         // node3 disabled: a server for the nova zone finds no host; enabled again.
         #expect(
@@ -241,11 +243,38 @@ extension IntegrationTests.DeployIntegrationTests {
                 read = try login("hostname; sudo mount /dev/vdb /mnt && cat /mnt/note; sudo umount /mnt")
                 return read.stdout == "vm1\nfrom-vm2-on-node3\n"
             }, "vm1 on node4 reads what vm2 wrote: \(read.text)")
+        #expect(try cloud.openstack(["server", "remove", "floating", "ip", "vm1", address], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm2", address], as: member).status == 0)
+        step("xvol detached, attached to vm1 on node4, read back")
+    }
+
+    /// After node4's reboot: vm1 came back with xvol attached and the file on it; xvol
+    /// detached and deleted.
+    func volumeAfterReboot(
+        cloud: CloudClient, member: [String: String], address: String, keyFile: String, step: (String) -> Void
+    ) throws {
+        #expect(try cloud.openstack(["server", "remove", "floating", "ip", "vm2", address], as: member).status == 0)
+        #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm1", address], as: member).status == 0)
+        var read = Output(status: -1, stdout: "", stderr: "")
+        #expect(
+            try eventually(90) {
+                read = try NimbusIntegrationTests.run(
+                    [
+                        "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                        "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)",
+                        "hostname; sudo mount /dev/vdb /mnt && cat /mnt/note; sudo umount /mnt",
+                    ], timeout: 30)
+                return read.stdout == "vm1\nfrom-vm2-on-node3\n"
+            }, "xvol in vm1 after node4's reboot: \(read.text)")
+        func status() throws -> String {
+            field(try cloud.json(["volume", "show", "xvol", "-c", "status"], as: member), "status")
+        }
+        #expect(try status() == "in-use")
         #expect(try cloud.openstack(["server", "remove", "volume", "vm1", "xvol"], as: member).status == 0)
         #expect(try eventually(30) { try status() == "available" }, "xvol detached from vm1")
         #expect(try cloud.openstack(["volume", "delete", "xvol"], as: member).status == 0)
         #expect(try cloud.openstack(["server", "remove", "floating", "ip", "vm1", address], as: member).status == 0)
         #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm2", address], as: member).status == 0)
-        step("xvol detached, attached to vm1 on node4, read back, deleted")
+        step("node4 rebooted: vm1 has xvol and its file; detached, deleted")
     }
 }

@@ -66,6 +66,7 @@ extension BlockStorageAPI {
                     }
                     volume.size = Int(size)
                     volume.status = "extending"
+                    volume.statusReset = nil
                     volume.generation += 1
                     volume.updatedAt = now
                     transaction.state.volumes[id] = volume
@@ -218,6 +219,7 @@ extension BlockStorageAPI {
                         "Cannot reset-state to in-use because volume does not have any attachments.")
                 }
                 volume.status = status
+                volume.statusReset = true
             }
             volume.updatedAt = now
         }

@@ -7,7 +7,9 @@ import NimbusServiceKit
 extension BlockStorageAPI {
     /// A snapshot's status: `creating` until its agent reports it made.
     func snapshotStatus(_ snapshot: Snapshot, _ report: AgentRegistry.Status? = nil) -> String {
-        guard snapshot.status == "creating", let report = report ?? self.report("snapshot", snapshot.id) else {
+        guard snapshot.status == "creating", snapshot.statusReset != true,
+            let report = report ?? self.report("snapshot", snapshot.id)
+        else {
             return snapshot.status
         }
         return ["available", "error"].contains(report.state) ? report.state : snapshot.status
@@ -167,6 +169,7 @@ extension BlockStorageAPI {
                 try store.write { transaction in
                     guard var snapshot = transaction.state.snapshots[id] else { throw Self.noSnapshot(id) }
                     snapshot.status = status
+                    snapshot.statusReset = true
                     transaction.state.snapshots[id] = snapshot
                     transaction.touch(.snapshot, id)
                 }

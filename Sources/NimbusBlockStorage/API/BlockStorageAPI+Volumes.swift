@@ -358,13 +358,19 @@ extension BlockStorageAPI {
                         : "No valid backend was found. No backend has \(size) GiB free (CONFIG_CINDER_VOLUMES_SIZE)."
                 }
             }
+            // A copy is as bootable as its source (the volume, or the snapshot's volume),
+            // with the source's image properties.
+            let parent = (sourceID ?? snapshotID.flatMap { transaction.state.snapshots[$0]?.volumeID }).flatMap {
+                transaction.state.volumes[$0]
+            }
             let volume = Volume(
                 id: UUID().uuidString.lowercased(), name: name, description: description, size: size,
                 projectID: project, userID: caller.userID, typeID: type.id, zone: zone,
-                status: fault == nil ? "creating" : "error", bootable: image != nil, readOnly: false,
-                metadata: metadata,
+                status: fault == nil ? "creating" : "error", bootable: image != nil || parent?.bootable == true,
+                readOnly: false, metadata: metadata,
                 snapshotID: snapshotID, sourceVolumeID: sourceID, host: host ?? "", generation: 1, attachments: [],
-                fault: fault, createdAt: now, updatedAt: nil, imageID: image?.id, imageMetadata: image?.metadata)
+                fault: fault, createdAt: now, updatedAt: nil, imageID: image?.id,
+                imageMetadata: image?.metadata ?? parent?.imageMetadata)
             transaction.state.volumes[volume.id] = volume
             transaction.touch(.volume, volume.id)
             return volume
