@@ -376,4 +376,28 @@ struct BlockStorageAPITests {
             .get, cloud.base + "/attachments/\(attachment)", token: cloud.demo, version: "3.44")
         #expect(gone.status == .notFound)
     }
+
+    @Test("Lists in Cinder's order: sort keys and directions, an unknown key and a negative limit refused, offset")
+    func listOrder() async throws {
+        let cloud = try await VolumeCloud()
+        try await cloud.beat()
+        for name in ["b", "c", "a"] {
+            let made = try await cloud.send(
+                .post, cloud.base + "/volumes", token: cloud.demo, json: ["volume": ["size": 1, "name": .string(name)]])
+            #expect(made.status == .accepted, "\(made.text)")
+        }
+        func names(_ query: String) async throws -> [String] {
+            let listed = try await cloud.send(.get, cloud.base + "/volumes/detail?" + query, token: cloud.demo)
+            return (listed.json?["volumes"]?.array ?? []).compactMap { $0["name"]?.string }
+        }
+        #expect(try await names("sort=name:asc") == ["a", "b", "c"])
+        #expect(try await names("sort_key=name&sort_dir=desc") == ["c", "b", "a"])
+        #expect(try await names("sort=name:asc&offset=1&limit=1") == ["b"])
+        let badKey = try await cloud.send(.get, cloud.base + "/volumes/detail?sort=colour", token: cloud.demo)
+        #expect(badKey.status == .badRequest, "\(badKey.text)")
+        let badLimit = try await cloud.send(.get, cloud.base + "/snapshots?limit=-1", token: cloud.demo)
+        #expect(badLimit.status == .badRequest, "\(badLimit.text)")
+        let badSort = try await cloud.send(.get, cloud.base + "/snapshots?sort=name:sideways", token: cloud.demo)
+        #expect(badSort.status == .badRequest, "\(badSort.text)")
+    }
 }

@@ -70,7 +70,13 @@ extension BlockStorageAPI {
                         binary: "cinder-volume", host: "\(agent.host)@nimbus", up: agent.alive,
                         updated: Int64(agent.heartbeatAt.timeIntervalSince1970), version: version, volume: true))
             }
-            if let host = query.value("host") { services = services.filter { $0["host"]?.string == host } }
+            // A host names its backends too (`node1` finds `node1@nimbus`), as in Cinder.
+            if let host = query.value("host") {
+                services = services.filter {
+                    let name = $0["host"]?.string ?? ""
+                    return name == host || name.hasPrefix(host + "@")
+                }
+            }
             if let binary = query.value("binary") { services = services.filter { $0["binary"]?.string == binary } }
             return Response.json(["services": .array(services)])
         }

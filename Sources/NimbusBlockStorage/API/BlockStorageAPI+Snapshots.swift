@@ -208,12 +208,26 @@ extension BlockStorageAPI {
         if let name = query.value("name") { snapshots = snapshots.filter { $0.name == name } }
         if let volume = query.value("volume_id") { snapshots = snapshots.filter { $0.volumeID == volume } }
         if let status = query.value("status") { snapshots = snapshots.filter { snapshotStatus($0) == status } }
-        snapshots.sort { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        let order = try Self.sortOrder(
+            query, keys: ["id", "name", "status", "size", "volume_id", "created_at", "updated_at", "project_id"])
+        let (limit, offset) = try Self.page(query)
+        snapshots = Self.sorted(snapshots, order) { snapshot, key in
+            switch key {
+            case "name": .text(snapshot.name ?? "")
+            case "status": .text(snapshotStatus(snapshot))
+            case "size": .number(Int64(snapshot.size))
+            case "volume_id": .text(snapshot.volumeID)
+            case "created_at": .number(snapshot.createdAt)
+            case "updated_at": .number(snapshot.updatedAt ?? 0)
+            case "project_id": .text(snapshot.projectID)
+            default: .text(snapshot.id)
+            }
+        }
         if let marker = query.value("marker") {
             guard let index = snapshots.firstIndex(where: { $0.id == marker }) else { throw Self.noSnapshot(marker) }
             snapshots = Array(snapshots[(index + 1)...])
         }
-        if let limit = query.value("limit").flatMap({ Int($0) }) { snapshots = Array(snapshots.prefix(max(0, limit))) }
+        snapshots = Array(snapshots.dropFirst(offset).prefix(limit))
         return Response.json([
             "snapshots": .array(
                 snapshots.map { detail ? render($0, caller, version) : render($0, caller, version, base: true) })

@@ -417,21 +417,33 @@ extension BlockStorageAPI {
             }
             volumes = volumes.filter { $0.bootable == wanted }
         }
-        volumes.sort { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        let order = try Self.sortOrder(
+            query,
+            keys: [
+                "id", "name", "status", "size", "bootable", "availability_zone", "created_at", "updated_at",
+                "project_id", "volume_type", "display_name",
+            ])
+        volumes = Self.sorted(volumes, order) { volume, key in
+            switch key {
+            case "name", "display_name": .text(volume.name ?? "")
+            case "status": .text(volume.effectiveStatus(reports[volume.id]))
+            case "size": .number(Int64(volume.size))
+            case "bootable": .number(volume.bootable ? 1 : 0)
+            case "availability_zone": .text(volume.zone)
+            case "created_at": .number(volume.createdAt)
+            case "updated_at": .number(volume.updatedAt ?? 0)
+            case "project_id": .text(volume.projectID)
+            case "volume_type": .text(volume.typeID)
+            default: .text(volume.id)
+            }
+        }
         let total = volumes.count
         if let marker = query.value("marker") {
             guard let index = volumes.firstIndex(where: { $0.id == marker }) else { throw Self.noVolume(marker) }
             volumes = Array(volumes[(index + 1)...])
         }
-        if let offset = query.value("offset").flatMap({ Int($0) }) {
-            volumes = Array(volumes.dropFirst(max(0, offset)))
-        }
-        var limit = 1000
-        if let text = query.value("limit") {
-            guard let value = Int(text) else { throw VolumeFault.badRequest("limit param must be an integer") }
-            guard value >= 0 else { throw VolumeFault.badRequest("limit param must be positive") }
-            limit = min(value, 1000)
-        }
+        let (limit, offset) = try Self.page(query)
+        volumes = Array(volumes.dropFirst(offset))
         let shown = Array(volumes.prefix(limit))
         let project = context.parameters.get("project") ?? ""
         var document: [(String, JSON)] = [
