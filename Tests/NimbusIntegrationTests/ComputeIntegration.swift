@@ -314,7 +314,8 @@ extension IntegrationTests.IdentityIntegrationTests {
         #expect(try eventually(30) { try status("data1") == "in-use" }, "data1: \((try? volume("data1")) ?? [:])")
         let attachments = "\(try volume("data1")["attachments"] ?? "")"
         #expect(attachments.contains("/dev/vdb"), "\(attachments)")
-        let listed = try cloud.openstack(["volume", "list", "-f", "value", "-c", "Attached to"], as: member).stdout
+        // The table's own rendering (`-f value` prints the raw attachments).
+        let listed = try cloud.openstack(["volume", "list"], as: member).stdout
         #expect(listed.contains("Attached to vm1 on /dev/vdb"), "volume list: \(listed)")
         let server = try cloud.json(["server", "show", "vm1"], as: member) as? [String: Any]
         let data1ID = "\(try volume("data1")["id"] ?? "-")"
