@@ -194,24 +194,32 @@ struct ComputeReconcilerTests {
         return ChangeLog.Item(kind: "instance", id: id, revision: Int64(generation), body: body)
     }
 
-    @Test(
-        "An instance placed here is built (overlay, config drive, domain) and started; stopped, rebooted and removed as asked; another host's is not",
-        .enabled(if: ComputeAgentTests.has("qemu-img") && ComputeAgentTests.has("genisoimage")))
-    func lifecycle() async throws {
+    /// A reconciler for host `cmp1` on libvirt's test driver, over a scratch directory
+    /// whose image cache already holds `img1` (no download).
+    static func reconciler() async throws -> (ComputeReconciler, Libvirt.Connection, String) {
         let directory = NSTemporaryDirectory() + "nimbus-reconciler-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/_base", withIntermediateDirectories: true)
-        // The image is in the cache already: no download.
         _ = try await ProcessRunner().check(
             Command(["qemu-img", "create", "-q", "-f", "qcow2", directory + "/_base/img1", "64M"]))
         let libvirt = try Libvirt.Connection(uri: "test:///default")
-        defer { libvirt.close() }
         let login = try ServiceLogin(
             .init(identityURL: "http://127.0.0.1:9/v3", user: "nova", password: "x", project: "services"))
         let reconciler = ComputeReconciler(
             settings: .init(host: "cmp1", virtType: .test, instancesDirectory: directory, shutdownTimeout: .seconds(1)),
             libvirt: libvirt, images: ImageCache(directory: directory + "/_base", login: login),
             logger: Logger(label: "test"))
+        return (reconciler, libvirt, directory)
+    }
+
+    @Test(
+        "An instance placed here is built (overlay, config drive, domain) and started; stopped, rebooted and removed as asked; another host's is not",
+        .enabled(if: ComputeAgentTests.has("qemu-img") && ComputeAgentTests.has("genisoimage")))
+    func lifecycle() async throws {
+        let (reconciler, libvirt, directory) = try await Self.reconciler()
+        defer {
+            libvirt.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
         let id = UUID().uuidString.lowercased()
         let other = UUID().uuidString.lowercased()
         let statuses = await reconciler.resync([Self.instance(id), Self.instance(other, host: "cmp2")])
@@ -259,19 +267,11 @@ struct ComputeReconcilerTests {
         "A volume's disk: NBD, raw, its id as serial; a host that cannot plug it in reports the attachment in error",
         .enabled(if: ComputeAgentTests.has("qemu-img") && ComputeAgentTests.has("genisoimage")))
     func volumes() async throws {
-        let directory = NSTemporaryDirectory() + "nimbus-reconciler-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory + "/_base", withIntermediateDirectories: true)
-        _ = try await ProcessRunner().check(
-            Command(["qemu-img", "create", "-q", "-f", "qcow2", directory + "/_base/img1", "64M"]))
-        let libvirt = try Libvirt.Connection(uri: "test:///default")
-        defer { libvirt.close() }
-        let login = try ServiceLogin(
-            .init(identityURL: "http://127.0.0.1:9/v3", user: "nova", password: "x", project: "services"))
-        let reconciler = ComputeReconciler(
-            settings: .init(host: "cmp1", virtType: .test, instancesDirectory: directory, shutdownTimeout: .seconds(1)),
-            libvirt: libvirt, images: ImageCache(directory: directory + "/_base", login: login),
-            logger: Logger(label: "test"))
+        let (reconciler, libvirt, directory) = try await Self.reconciler()
+        defer {
+            libvirt.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
         let id = UUID().uuidString.lowercased()
         let volume = "dddddddd-0000-0000-0000-000000000001"
         let listed: JSON = [

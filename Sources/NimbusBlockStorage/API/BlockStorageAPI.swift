@@ -105,13 +105,7 @@ public struct BlockStorageAPI: Sendable {
     }
 
     /// The newest report on every resource of `kind`, by id.
-    func newestReports(_ kind: String) -> [String: AgentRegistry.Status] {
-        var reports: [String: AgentRegistry.Status] = [:]
-        for (id, status) in (try? agents.statuses(kind: kind, id: nil)) ?? [] {
-            if reports[id].map({ $0.revision < status.revision }) ?? true { reports[id] = status }
-        }
-        return reports
-    }
+    func newestReports(_ kind: String) -> [String: AgentRegistry.Status] { agents.newestStatuses(kind: kind) }
 
     /// The words Cinder reads as booleans (`strutils.bool_from_string`, strict).
     static let trueWords: Set = ["1", "t", "true", "on", "y", "yes"]

@@ -220,14 +220,16 @@ extension ComputeAPI {
     /// has its attachment deleted.
     public func finishVolumeChanges() async {
         guard let peers else { return }
-        var reported: [String: AgentRegistry.Status] = [:]
+        // Most seconds nothing is under way: no read of the reports.
+        let servers = store.snapshot.servers.values.filter { $0.volumes?.contains { $0.state != "attached" } == true }
+        guard !servers.isEmpty else { return }
         // Reported as `<server>/<attachment>`.
-        for (key, status) in (try? agents.statuses(kind: "attachment", id: nil)) ?? [] {
-            let id = String(key.split(separator: "/").last ?? "")
-            if reported[id].map({ $0.revision < status.revision }) ?? true { reported[id] = status }
+        var reported: [String: AgentRegistry.Status] = [:]
+        for (key, status) in agents.newestStatuses(kind: "attachment") {
+            reported[String(key.split(separator: "/").last ?? "")] = status
         }
         let now = clock()
-        for server in store.snapshot.servers.values {
+        for server in servers {
             for volume in server.volumes ?? [] where volume.state != "attached" {
                 let report = reported[volume.attachmentID]
                 let late = now - volume.since > Self.volumeChangeLimit

@@ -117,6 +117,16 @@ public final class AgentRegistry: Sendable {
         try statuses(kind: kind, id: Optional(id)).map(\.status)
     }
 
+    /// The newest report (highest revision) on every resource of `kind`, by id; none when
+    /// the database cannot be read.
+    public func newestStatuses(kind: String) -> [String: Status] {
+        var newest: [String: Status] = [:]
+        for (id, status) in (try? statuses(kind: kind, id: nil)) ?? [] {
+            if newest[id].map({ $0.revision < status.revision }) ?? true { newest[id] = status }
+        }
+        return newest
+    }
+
     /// What the agents reported of every resource of `kind` (or of one, `id`): each
     /// status with the resource's id.
     public func statuses(kind: String, id: String?) throws -> [(id: String, status: Status)] {
