@@ -50,36 +50,50 @@ extension SandboxManager {
         ] + command
     }
 
-    /// Reboots a node from inside (`systemctl reboot`); its supervisor starts it again.
-    /// Returns when SSH answers again.
+    /// Reboots a node from inside: its systemd gets SIGRTMIN+5 (what `systemctl reboot`
+    /// asks of it, without depending on the node's sshd answering in time), stops its units
+    /// and exits; its supervisor starts it again. Returns when SSH answers again.
     public func reboot(_ sandbox: String, node name: String, timeout: Double = 60) throws(SandboxError) -> Double {
         let (spec, node) = try node(sandbox, named: name)
         guard let supervisor = supervisorPID(sandbox, node) else {
             throw .conflict("\(node.name) is not running; nimbus sandbox up --name \(sandbox) starts it")
         }
         let started = Date()
-        let nspawnPIDFile = "\(paths.node(sandbox, node.name))/nspawn.pid"
+        let directory = paths.node(sandbox, node.name)
+        let nspawnPIDFile = "\(directory)/nspawn.pid"
         let before = (try? String(contentsOfFile: nspawnPIDFile, encoding: .utf8)) ?? ""
-        _ = try? runner.run(sshArguments(spec, node, command: ["systemctl", "reboot"]), input: nil, timeout: 15)
+        if let initPID = NodeProcesses.initPID(upper: "\(directory)/upper") {
+            kill(initPID, __libc_current_sigrtmin() + 5)
+        } else {
+            _ = try? runner.run(sshArguments(spec, node, command: ["systemctl", "reboot"]), input: nil, timeout: 15)
+        }
         // The node is back when its supervisor runs a new systemd-nspawn and sshd answers.
         let deadline = started.addingTimeInterval(timeout)
+        var stopped: Date?
         while Date() < deadline {
             let now = (try? String(contentsOfFile: nspawnPIDFile, encoding: .utf8)) ?? ""
-            if !now.isEmpty && now != before
-                && TCPProbe.answers(host: node.managementAddress.description, port: 22, prefix: "SSH-", timeout: 0.5)
-            {
-                return Date().timeIntervalSince(started)
+            if !now.isEmpty && now != before {
+                stopped = stopped ?? Date()
+                if TCPProbe.answers(
+                    host: node.managementAddress.description, port: 22, prefix: "SSH-", timeout: 0.5)
+                {
+                    return Date().timeIntervalSince(started)
+                }
             }
             if kill(supervisor, 0) != 0 {
-                throw .conflict(
-                    "\(node.name)'s supervisor stopped during the reboot; see \(paths.node(sandbox, node.name))/supervisor.log"
-                )
+                throw .conflict("\(node.name)'s supervisor stopped during the reboot; see \(directory)/supervisor.log")
             }
             usleep(50_000)
         }
+        // Which half did not end, with the console's last lines (overwritten at each boot).
+        let phase =
+            stopped.map { "it stopped after \(Int($0.timeIntervalSince(started))) s but its sshd does not answer" }
+            ?? "it has not stopped"
+        let console = (try? String(contentsOfFile: "\(directory)/console.log", encoding: .utf8)) ?? ""
+        let tail = console.split(separator: "\n").suffix(12).joined(separator: "\n")
         throw .timeout(
             step: "reboot \(node.name)", seconds: Int(timeout),
-            detail: "see \(paths.node(sandbox, node.name))/console.log")
+            detail: "\(phase); \(directory)/console.log ends:\n\(tail)")
     }
 
     /// Stops every node (clean poweroff), removes namespaces, veths, mounts and bridges.
@@ -154,6 +168,16 @@ enum NodeProcesses {
             let text = String(decoding: data, as: UTF8.self)
             let root = text.split(separator: "\n").first { $0.split(separator: " ").dropFirst(4).first == "/" }
             return root?.contains(needle) == true ? pid : nil
+        }
+    }
+
+    /// The node's systemd, PID 1 in its PID namespace.
+    static func initPID(upper: String) -> pid_t? {
+        find(upper: upper).first { pid in
+            guard let data = SystemFile.read("/proc/\(pid)/status") else { return false }
+            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("NSpid:") }
+            let ids = line?.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst() ?? []
+            return ids.count > 1 && ids.last == "1"
         }
     }
 
