@@ -85,6 +85,15 @@ struct CloudClient {
     }
 }
 
+/// `command` in the guest at `address` as cirros, with the test's key (host keys not kept).
+func guestLogin(keyFile: String, address: String, _ command: String, timeout: Double) throws -> Output {
+    try NimbusIntegrationTests.run(
+        [
+            "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", command,
+        ], timeout: timeout)
+}
+
 /// A member of a JSON object as text ("" when absent).
 func field(_ object: Any?, _ key: String) -> String {
     ((object as? [String: Any])?[key]).map { "\($0)" } ?? ""

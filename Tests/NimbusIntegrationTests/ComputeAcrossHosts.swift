@@ -73,11 +73,7 @@ extension IntegrationTests.DeployIntegrationTests {
         #expect(try cloud.openstack(["server", "add", "floating", "ip", "vm2", address], as: member).status == 0)
         let vm1Address = try fixedAddress("vm1")
         func login(_ command: String) throws -> Output {
-            try NimbusIntegrationTests.run(
-                [
-                    "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", command,
-                ], timeout: 20)
+            try guestLogin(keyFile: keyFile, address: address, command, timeout: 20)
         }
         func uptime() throws -> Double? {
             let output = try login("cat /proc/uptime")
@@ -174,11 +170,7 @@ extension IntegrationTests.DeployIntegrationTests {
         step: (String) -> Void
     ) throws {
         func login(_ command: String) throws -> Output {
-            try NimbusIntegrationTests.run(
-                [
-                    "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", command,
-                ], timeout: 30)
+            try guestLogin(keyFile: keyFile, address: address, command, timeout: 30)
         }
         func status() throws -> String {
             field(try cloud.json(["volume", "show", "xvol", "-c", "status"], as: member), "status")
@@ -241,11 +233,7 @@ extension IntegrationTests.DeployIntegrationTests {
         step: (String) -> Void
     ) throws {
         func login(_ command: String) throws -> Output {
-            try NimbusIntegrationTests.run(
-                [
-                    "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", command,
-                ], timeout: 30)
+            try guestLogin(keyFile: keyFile, address: address, command, timeout: 30)
         }
         let reboot = try nimbus("sandbox", "reboot", "--name", Self.name, "--timeout", "150", "node4", timeout: 240)
         #expect(reboot.status == 0, "\(reboot.text)")

@@ -116,11 +116,7 @@ extension IntegrationTests.IdentityIntegrationTests {
         let floatingShown = "\(withFloating?["addresses"] ?? "")"
         #expect(floatingShown.contains(address), "\(withFloating ?? [:])")
         func login(_ command: String = "hostname; cat /proc/uptime") throws -> Output {
-            try NimbusIntegrationTests.run(
-                [
-                    "ssh", "-i", keyFile, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                    "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "cirros@\(address)", command,
-                ], timeout: 20)
+            try guestLogin(keyFile: keyFile, address: address, command, timeout: 20)
         }
         var session = Output(status: -1, stdout: "", stderr: "")
         let loggedIn = try eventually(120) {
