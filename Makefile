@@ -93,17 +93,20 @@ test: lint
 	@$(MAKE) --no-print-directory integration || true
 	@Tests/counts.sh $(UNIT_LOG) $(INTEG_LOG)
 
-# The demo has a sandbox of its own ("demo", on 10.253/10.254), beside any other.
+# The demo has a sandbox of its own ("demo", on 10.253/10.254), beside any other. The
+# deploy provisions Packstack's demo (public, private, router1, cirros, flavors,
+# keystonerc_demo); scripts/demo-instance.sh boots demo-vm with a floating IP on it.
 DEMO := --name demo
-demo: build server clients
+demo: build server clients $(GUEST_IMAGE)
 	$(SWIFT) run --skip-build nimbus sandbox up $(DEMO) --nodes 1 --answer-file demo-answers.txt \
 	  --management-network 10.253.0.0/24 --provider-network 10.254.0.0/24
-	NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) NIMBUS_AGENT_BINARY=$(CURDIR)/$(AGENT_BIN) $(SWIFT) run --skip-build nimbus deploy demo-answers.txt
-	. ./keystonerc_admin && .venv/bin/openstack token issue -f value -c expires -c project_id && \
-	  .venv/bin/openstack catalog list
+	NIMBUS_SERVER_BINARY=$(CURDIR)/$(SERVER_BIN) NIMBUS_AGENT_BINARY=$(CURDIR)/$(AGENT_BIN) NIMBUS_GUEST_IMAGE=$(CURDIR)/$(GUEST_IMAGE) \
+	  $(SWIFT) run --skip-build nimbus deploy demo-answers.txt
+	OPENSTACK=$(CURDIR)/.venv/bin/openstack scripts/demo-instance.sh .
 	@echo
-	@echo "The cloud on sandbox node1 (10.253.0.11) is up. Use it:"
-	@echo "  . .venv/bin/activate && . ./keystonerc_admin && openstack project list"
+	@echo "The cloud on sandbox node1 (10.253.0.11) is up, demo-vm runs on it. Use it:"
+	@echo "  . .venv/bin/activate && . ./keystonerc_admin && openstack server list --all-projects"
+	@echo "  (. ./keystonerc_demo for the demo project: its private network, router1, demo-vm)"
 	@echo "Check it: nimbus status demo-answers.txt   (the binary: .build/debug/nimbus)"
 	@echo "Reach the node: nimbus sandbox ssh --name demo node1"
 	@echo "Remove it: nimbus sandbox down --name demo --purge"

@@ -91,13 +91,21 @@ struct DeployCommand: ParsableCommand {
         if let file { log.write("answers.txt", (try? String(contentsOfFile: file, encoding: .utf8)) ?? "") }
 
         let delivery = try self.delivery(plan: plan, roles: roles, answers: answers)
+        let directory = URL(fileURLWithPath: file ?? FileManager.default.currentDirectoryPath + "/x")
+            .deletingLastPathComponent()
+        let provisioner = delivery.map {
+            CloudProvisioner(
+                answers: answers, delivery: $0, demoRCPath: directory.appendingPathComponent("keystonerc_demo").path,
+                bundledImage: Self.bundledGuestImage())
+        }
         let printer = DeployPrinter(terminal: Console.stdoutIsTerminal, hosts: plan.hosts.map(\.host.description))
         let options = RolloutOptions(dryRun: dryRun, fanOut: fanOut, stepTimeout: stepTimeout)
         let rollout = Rollout(
             plan: plan, options: options, log: log,
             connect: ssh.connector,
             settings: { host, facts in PreparationSettings.from(answers, host: host, facts: facts) },
-            delivery: delivery, events: { printer.handle($0) })
+            delivery: delivery, provision: provisioner.map(\.provision),
+            events: { printer.handle($0) })
         printer.start(plan: plan, dryRun: dryRun, log: log.directory)
         let interrupt = Interrupt {
             printer.note("Interrupted: the steps already sent finish; nothing new starts (Ctrl-C again to quit now).")
@@ -114,9 +122,7 @@ struct DeployCommand: ParsableCommand {
             }
             return
         }
-        let rcPath =
-            URL(fileURLWithPath: file ?? FileManager.default.currentDirectoryPath + "/x").deletingLastPathComponent()
-            .appendingPathComponent("keystonerc_admin").path
+        let rcPath = directory.appendingPathComponent("keystonerc_admin").path
         guard
             FileManager.default.createFile(
                 atPath: rcPath, contents: Data(delivery.keystonerc().utf8), attributes: [.posixPermissions: 0o600])
@@ -125,6 +131,11 @@ struct DeployCommand: ParsableCommand {
             answers: answers, plan: plan, manifest: roles.manifest,
             connect: ssh.connector
         ).check()
+        let provisioned = plan.hosts.flatMap(\.steps).contains { $0.name == "provision.demo" }
+        let demoNote =
+            provisioned
+            ? "\n * The demo project's credentials are in \(directory.appendingPathComponent("keystonerc_demo").path) (and /root/keystonerc_demo); its instances log in as \(DemoSpec(answers).sshUser)."
+            : ""
         print("")
         print(report.text(color: Console.stdoutIsTerminal))
         print(
@@ -135,7 +146,7 @@ struct DeployCommand: ParsableCommand {
             Additional information:
              * File \(rcPath) has been created; source it to use the cloud:
                  source \(rcPath) && openstack token issue
-             * A copy is in /root/keystonerc_admin on the controller (\(answers.controller)).
+             * A copy is in /root/keystonerc_admin on the controller (\(answers.controller)).\(demoNote)
              * Check the cloud at any time with: nimbus status \(file ?? "")
              * The installation log is in \(log.directory)
             """)
@@ -180,6 +191,13 @@ struct DeployCommand: ParsableCommand {
             publicKey: try? String(contentsOfFile: publicKey, encoding: .utf8),
             knownHosts: Self.expand(answers.text(.knownHosts)), acceptNewHostKeys: acceptNewHostKeys,
             connectTimeout: connectTimeout, password: password)
+    }
+
+    /// The guest image demo provisioning uploads: `$NIMBUS_GUEST_IMAGE`, or what
+    /// `make guest-image` built in this source tree.
+    static func bundledGuestImage(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let given = environment["NIMBUS_GUEST_IMAGE"], !given.isEmpty { return given }
+        return ServerBinary.packageRoot().map { $0 + "/.build/guest-image/nimbus-guest.qcow2" }
     }
 
     static func expand(_ path: String) -> String {

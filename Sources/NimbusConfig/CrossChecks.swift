@@ -11,6 +11,39 @@ enum CrossChecks {
         bridges(&context)
         networkTypes(&context)
         services(&context)
+        demoPools(&context)
+    }
+
+    /// The demo's floating pools lie inside its range, past the gateway (its first address),
+    /// short of the broadcast address, and do not overlap.
+    static func demoPools(_ context: inout Context) {
+        guard context.isUsable(.provisionDemoAllocationPools), context.isUsable(.provisionDemoFloatRange),
+            case .cidr(let range) = context.values[KeyDefinition.provisionDemoFloatRange.name],
+            case .text(let text) = context.values[KeyDefinition.provisionDemoAllocationPools.name],
+            let pools = try? AllocationPool.parseList(text)
+        else { return }
+        let gateway = range.network.value &+ 1
+        let broadcast = range.network.value &+ UInt32(truncatingIfNeeded: range.size &- 1)
+        for pool in pools {
+            guard range.contains(pool.start), range.contains(pool.end) else {
+                context.error(
+                    .provisionDemoAllocationPools,
+                    "\(pool) is not inside CONFIG_PROVISION_DEMO_FLOATRANGE=\(range)")
+                return
+            }
+            if pool.start.value <= gateway || pool.end.value >= broadcast {
+                context.error(
+                    .provisionDemoAllocationPools,
+                    "\(pool) takes the gateway \(IPv4Address(value: gateway)), the network or the broadcast address of \(range); start after the gateway"
+                )
+                return
+            }
+        }
+        let sorted = pools.sorted { $0.start < $1.start }
+        for (first, second) in zip(sorted, sorted.dropFirst()) where second.start <= first.end {
+            context.error(.provisionDemoAllocationPools, "\(first) and \(second) overlap")
+            return
+        }
     }
 
     static let hostKeys: [KeyDefinition] = [

@@ -26,7 +26,9 @@ public enum KeyCatalogue {
         // Object storage
         .swiftStorageSize, .swiftStorageReplicas, .swiftHash, .swiftServicePassword,
         // Demo
-        .provisionDemo, .provisionDemoFloatRange, .keystoneDemoPassword,
+        .provisionDemo, .provisionDemoFloatRange, .provisionDemoAllocationPools, .keystoneDemoPassword,
+        .provisionImageName,
+        .provisionImageURL, .provisionImageFormat, .provisionImageSSHUser,
     ]
 
     private static let byName: [String: KeyDefinition] = Dictionary(

@@ -34,6 +34,8 @@ public enum KeyType: Sendable, Hashable {
     case vniRanges
     /// An e-mail address.
     case email
+    /// Packstack's allocation pools: `["start=A,end=B", …]`, or `[]` for the whole range.
+    case allocationPools
 
     /// How the type reads in the generated file and the docs.
     public var summary: String {
@@ -55,6 +57,7 @@ public enum KeyType: Sendable, Hashable {
         case .interface: "Linux interface name"
         case .vniRanges: "comma-separated MIN:MAX VXLAN ID ranges"
         case .email: "e-mail address"
+        case .allocationPools: "[\"start=IP,end=IP\", …] (Packstack's list), or [] for the whole range"
         }
     }
 
@@ -158,6 +161,9 @@ extension KeyType {
             do { return .interface(try InterfaceName.parse(text)) } catch {
                 throw ValueError("'\(text)': \(error.description)")
             }
+        case .allocationPools:
+            _ = try AllocationPool.parseList(text)
+            return .text(text)
         case .vniRanges:
             var ranges: [VNIRange] = []
             for item in try Self.list(text) {

@@ -59,13 +59,19 @@ struct StepBuilder {
                 add(.register, "register.\(service.name)", registrationSummary())
             }
         }
+        if isController && file.installs(.compute) {
+            add(
+                .provision, "provision.flavors",
+                "the default flavors m1.tiny … m1.xlarge (ids 1–5) and m1.micro for a quick TCG guest, where missing")
+        }
         if isController && file.bool(.provisionDemo) && file.installs(.network) {
             // Once the network hosts' services answer (routers and DHCP live there).
             let others = servicesByHost.filter { $0.key != host && file.networkHosts.contains($0.key) }
                 .sorted { $0.key < $1.key }
+            let image = file.installs(.image) ? ", public image \(file.text(.provisionImageName))" : ""
             add(
                 .provision, "provision.demo",
-                "demo project and user, external network \(file.text(.provisionDemoFloatRange)), router",
+                "demo project and user with keystonerc_demo, external network public (\(file.text(.provisionDemoFloatRange))), private network, router1\(image)",
                 after: others.flatMap { other in other.value.map { "\(other.key):health.\($0.name)" } })
         }
         return steps

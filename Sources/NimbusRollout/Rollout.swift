@@ -37,14 +37,26 @@ public final class Rollout: Sendable {
     let board: Board
     /// The binary, templates and values for the service steps; without it they are skipped.
     let delivery: ServiceDelivery?
+    /// Carries out a `provision.*` step from the deploying machine, through the cloud's
+    /// APIs (the host's executor is there for the files it leaves on the host); without
+    /// it those steps are skipped.
+    let provision: Provision?
+
+    /// How a provisioning step came out: `.changed`, `.unchanged` or `.failed`, and what it
+    /// did (or would do, in a dry run), or why it failed.
+    public typealias Provision =
+        @Sendable (_ step: PlanStep, _ executor: any RemoteExecutor, _ dryRun: Bool) -> (
+            outcome: StepOutcome, detail: String
+        )
 
     public init(
         plan: Plan, options: RolloutOptions, log: RunLog?, connect: @escaping Connect,
-        settings: @escaping Settings, delivery: ServiceDelivery? = nil,
+        settings: @escaping Settings, delivery: ServiceDelivery? = nil, provision: Provision? = nil,
         events: @escaping @Sendable (RolloutEvent) -> Void = { _ in }
     ) {
         self.plan = plan
         self.delivery = delivery
+        self.provision = provision
         self.options = options
         self.log = log
         self.connect = connect
@@ -328,6 +340,18 @@ struct HostRun {
             if rollout.board.isCancelled {
                 recordRest(steps[index...], .interrupted, "interrupted before starting")
                 return
+            }
+            if step.kind == .provision, rollout.delivery != nil, let provision = rollout.provision {
+                emit(.activity(host: host, text: step.name))
+                let started = Date()
+                let result = provision(step, executor, rollout.options.dryRun)
+                record(step, result.outcome, result.detail, seconds: Date().timeIntervalSince(started))
+                if result.outcome == .failed {
+                    recordRest(steps[(index + 1)...], .blocked, "\(step.name) failed")
+                    return
+                }
+                index += 1
+                continue
             }
             if Self.preparationStep(step) == nil {
                 let work: ServiceDelivery.Work

@@ -87,9 +87,7 @@ public struct ServiceDelivery: Sendable {
             }
             return .resources(try register(identity))
         case .provision:
-            return .notYet(
-                "the demo project and user are made by the bootstrap; its network and router arrive with the network service"
-            )
+            return .notYet("carried out by nimbus deploy through the cloud's APIs, once the services answer")
         }
     }
 
@@ -98,7 +96,7 @@ public struct ServiceDelivery: Sendable {
     var controller: String { answers.controller.description }
 
     /// Whether the cloud runs the service (planned services included: the catalog names them).
-    func installs(_ name: String) -> Bool { !(placement[name] ?? []).isEmpty }
+    public func installs(_ name: String) -> Bool { !(placement[name] ?? []).isEmpty }
 
     /// The first host that runs `entry` (the catalog's address for it).
     func serviceHost(_ entry: ServiceEntry) -> String { placement[entry.name]?.first ?? controller }
@@ -315,22 +313,25 @@ public struct ServiceDelivery: Sendable {
             """
     }
 
-    var adminUser: String {
+    public var adminUser: String {
         answers.text(.keystoneAdminUsername).isEmpty ? "admin" : answers.text(.keystoneAdminUsername)
     }
 
-    /// Packstack's `keystonerc_admin`.
-    public func keystonerc() -> String {
+    /// Packstack's `keystonerc_admin` (`keystonerc_demo` with `demo`).
+    public func keystonerc(demo: Bool = false) -> String {
         func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let user = demo ? "demo" : adminUser
+        let password = answers.password(demo ? .keystoneDemoPassword : .keystoneAdminPassword)
+        let project = demo ? "demo" : "admin"
         return """
             unset OS_SERVICE_TOKEN
-            export OS_USERNAME=\(quote(adminUser))
-            export OS_PASSWORD=\(quote(answers.password(.keystoneAdminPassword)))
+            export OS_USERNAME=\(quote(user))
+            export OS_PASSWORD=\(quote(password))
             export OS_REGION_NAME=\(quote(answers.text(.keystoneRegion)))
             export OS_AUTH_URL=\(identityURL)
-            export PS1='[\\u@\\h \\W(keystone_admin)]\\$ '
+            export PS1='[\\u@\\h \\W(keystone_\(project))]\\$ '
 
-            export OS_PROJECT_NAME=admin
+            export OS_PROJECT_NAME=\(project)
             export OS_USER_DOMAIN_NAME=Default
             export OS_PROJECT_DOMAIN_NAME=Default
             export OS_IDENTITY_API_VERSION=3

@@ -60,6 +60,14 @@ public enum NodeFiles {
         return "\(node.managementAddress) \(key)\n\(node.providerAddress) \(key)\n"
     }
 
+    /// `.100`–`.199` of a /24 or larger provider network; the whole range of a smaller one.
+    static func demoPools(_ network: CIDR) -> String {
+        guard network.size >= 256 else { return "[]" }
+        let start = IPv4Address(value: network.network.value + 100)
+        let end = IPv4Address(value: network.network.value + 199)
+        return "[\"start=\(start),end=\(end)\"]"
+    }
+
     /// Answer-file values that place the layout's roles on the nodes.
     public static func answerOverrides(spec: SandboxSpec, publicKeyPath: String, knownHostsPath: String)
         -> [String: String]
@@ -73,6 +81,8 @@ public enum NodeFiles {
             KeyDefinition.neutronBridgeInterfaces.name: "br-ex:eth1",
             KeyDefinition.ntpServers.name: "",
             KeyDefinition.provisionDemoFloatRange.name: spec.providerNetwork.description,
+            // Floating IPs clear of this machine (.1) and the nodes (.11 on).
+            KeyDefinition.provisionDemoAllocationPools.name: demoPools(spec.providerNetwork),
             // Nodes run instances under QEMU/TCG: nested KVM is not available in a sandbox.
             KeyDefinition.novaVirtType.name: "qemu",
         ]

@@ -11,7 +11,7 @@ struct PackstackCompatibilityTests {
         #expect(file.controller.description == "192.168.122.10")
         let ignored = result.diagnostics.filter { $0.message.contains("not used by Nimbus and ignored") }
         #expect(ignored.count == 1)
-        #expect(ignored.first?.message.hasPrefix("249 Packstack keys are not used by Nimbus and ignored: ") == true)
+        #expect(ignored.first?.message.hasPrefix("244 Packstack keys are not used by Nimbus and ignored: ") == true)
         #expect(!result.diagnostics.contains { $0.message.hasPrefix("unknown key") })
         #expect(file.text(.novaVirtType) == "auto")
     }
