@@ -23,6 +23,8 @@ struct CloudStatus {
         /// `ok`, `down`, or `pending` (a service this version does not install yet).
         var state: String
         var detail: String
+        /// For a check that is down: what to run, and where.
+        var fix: String?
     }
 
     struct Report: Codable, Sendable {
@@ -47,6 +49,7 @@ struct CloudStatus {
                 out.append(
                     "\(mark) \(check.host.padding(toLength: 15, withPad: " ", startingAt: 0)) \(padded) \(check.detail)"
                 )
+                if check.state == "down", let fix = check.fix { out.append("       fix: \(fix)") }
             }
             let down = checks.filter { $0.state == "down" }.count
             out.append(down == 0 ? "All checks passed." : "\(down) check(s) down.")
@@ -57,18 +60,26 @@ struct CloudStatus {
     func check() -> Report {
         var checks: [Check] = []
         let hosts = plan.hosts.filter { !$0.excluded && !$0.steps.isEmpty }
-        let results = Mutex<[String: [Check]]>([:])
+        let results = Mutex<[String: (checks: [Check], hostname: String?)]>([:])
         DispatchQueue.concurrentPerform(iterations: hosts.count) { index in
             let found = hostChecks(hosts[index])
             results.withLock { $0[hosts[index].host.description] = found }
         }
-        for host in hosts { checks += results.withLock { $0[host.host.description] ?? [] } }
-        checks += apiChecks()
+        var addresses: [String: String] = [:]
+        var found: [Check] = []
+        for host in hosts {
+            let result = results.withLock { $0[host.host.description] }
+            found += result?.checks ?? []
+            if let hostname = result?.hostname { addresses[hostname] = host.host.description }
+        }
+        // Every host's units first, then every host's time and bridge.
+        checks += found.filter { $0.section == "services" } + found.filter { $0.section != "services" }
+        checks += apiChecks(addresses: addresses)
         return Report(checks: checks)
     }
 
     /// One round trip per host: unit states, chrony's offset, br-ex.
-    func hostChecks(_ host: HostPlan) -> [Check] {
+    func hostChecks(_ host: HostPlan) -> (checks: [Check], hostname: String?) {
         let name = host.host.description
         let entries = host.services.compactMap { manifest[$0] }
         let units = entries.filter { !$0.planned }.map { String($0.unitName.dropLast(".service".count)) }
@@ -78,6 +89,8 @@ struct CloudStatus {
             "for u in \(units.joined(separator: " ")); do echo \"unit $u $(systemctl is-active $u.service 2>/dev/null) $(systemctl is-enabled $u.service 2>/dev/null)\"; done\n"
         script += "echo \"chrony $(chronyc -c tracking 2>/dev/null | cut -d, -f5)\"\n"
         script += "ip -br link show br-ex >/dev/null 2>&1 && echo 'bridge yes' || echo 'bridge no'\n"
+        script += "echo \"hostname $(hostname)\"\n"
+        var hostname: String?
         var checks: [Check] = []
         let output: String
         do {
@@ -85,7 +98,13 @@ struct CloudStatus {
             defer { executor.close() }
             output = try executor.run("sh -s", input: script, timeout: 30).stdout
         } catch {
-            return [Check(section: "hosts", host: name, name: "reachable", state: "down", detail: error.description)]
+            return (
+                [
+                    Check(
+                        section: "hosts", host: name, name: "reachable", state: "down", detail: error.description,
+                        fix: "start \(name) or its sshd, then: nimbus status")
+                ], nil
+            )
         }
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)
@@ -94,10 +113,15 @@ struct CloudStatus {
                 let active = fields.count > 2 ? fields[2] : "unknown"
                 let enabled = fields.count > 3 ? fields[3] : "unknown"
                 let ok = active == "active" && enabled == "enabled"
+                let service = String(fields[1].dropFirst("nimbus-".count))
+                let fix =
+                    enabled == "enabled"
+                    ? "nimbus service restart \(service) --host \(name) (journalctl -u \(fields[1]) on \(name) says why it stopped)"
+                    : "nimbus deploy (it enables \(fields[1]) again)"
                 checks.append(
                     Check(
                         section: "services", host: name, name: fields[1], state: ok ? "ok" : "down",
-                        detail: "\(active), \(enabled)"))
+                        detail: "\(active), \(enabled)", fix: ok ? nil : fix))
             case "chrony":
                 if fields.count > 1, let offset = Double(fields[1]) {
                     let ok = abs(offset) < 0.5
@@ -111,6 +135,8 @@ struct CloudStatus {
                             section: "hosts", host: name, name: "time sync (chrony)", state: "down",
                             detail: "chronyd is not tracking a source"))
                 }
+            case "hostname" where fields.count == 2:
+                hostname = fields[1]
             case "bridge" where wantsBridge:
                 checks.append(
                     Check(
@@ -127,11 +153,12 @@ struct CloudStatus {
                     state: "pending",
                     detail: "not installed by this version yet"))
         }
-        return checks
+        return (checks, hostname)
     }
 
-    /// The identity API from here: health, a token, its validation, and the catalog.
-    func apiChecks() -> [Check] {
+    /// The identity API from here: health, a token, its validation, and the catalog; the
+    /// agents each API knows (`addresses`: a host's name → the answer file's name for it).
+    func apiChecks(addresses: [String: String]) -> [Check] {
         let controller = answers.controller.description
         guard let identity = manifest.catalogService else { return [] }
         let identityHost = plan.hosts.first { $0.services.contains(identity.name) }?.host.description ?? controller
@@ -225,8 +252,14 @@ struct CloudStatus {
                         Check(
                             section: service, host: host, name: "GET \(probe)",
                             state: reply.status == 200 ? "ok" : "down", detail: "HTTP \(reply.status)"))
-                    if type == "block-storage", reply.status == 200 {
-                        probes += volumeChecks(url, token: token, host: host)
+                    if reply.status == 200 {
+                        switch type {
+                        case "block-storage":
+                            probes += volumeChecks(url, token: token, host: host, addresses: addresses)
+                        case "compute": probes += computeChecks(url, token: token, host: host, addresses: addresses)
+                        case "network": probes += networkChecks(url, token: token, host: host, addresses: addresses)
+                        default: break
+                        }
                     }
                 } catch {
                     probes.append(
@@ -240,9 +273,98 @@ struct CloudStatus {
         return checks + probes
     }
 
+    /// A GET with the admin token: the reply's JSON object, nil when it fails.
+    static func get(_ url: String, token: String, headers: [String: String] = [:]) -> [String: Any]? {
+        guard
+            let reply = try? HTTPProbe.send(
+                "GET", url, headers: headers.merging(["X-Auth-Token": token]) { $1 }, timeout: 5),
+            reply.status == 200
+        else { return nil }
+        return (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any]
+    }
+
+    /// The fix for an agent whose heartbeats stopped: restart its unit on its host (by the
+    /// answer file's name for it when the API's host name is a hypervisor's).
+    func agentFix(_ service: String, host: String, addresses: [String: String]) -> String {
+        let target = addresses[host] ?? host
+        return
+            "nimbus service restart \(service) --host \(target) (its heartbeats stopped; journalctl -u nimbus-\(service) on \(target))"
+    }
+
+    /// The compute services and hypervisors as the compute API tells them.
+    func computeChecks(_ url: String, token: String, host: String, addresses known: [String: String]) -> [Check] {
+        let version = ["OpenStack-API-Version": "compute 2.53"]
+        guard
+            let services = Self.get(url + "/os-services", token: token, headers: version)?["services"]
+                as? [[String: Any]],
+            let hypervisors = Self.get(url + "/os-hypervisors/detail", token: token, headers: version)?["hypervisors"]
+                as? [[String: Any]]
+        else {
+            return [
+                Check(
+                    section: "compute", host: host, name: "services and hypervisors", state: "down",
+                    detail: "GET /os-services or /os-hypervisors/detail failed",
+                    fix: "nimbus service restart compute --host \(host)")
+            ]
+        }
+        var addresses = known
+        for hypervisor in hypervisors where addresses[hypervisor["hypervisor_hostname"] as? String ?? ""] == nil {
+            if let name = hypervisor["hypervisor_hostname"] as? String, let ip = hypervisor["host_ip"] as? String {
+                addresses[name] = ip
+            }
+        }
+        var checks = services.map { service in
+            let up = service["state"] as? String == "up"
+            let name = "\(service["host"] ?? "")"
+            return Check(
+                section: "compute", host: addresses[name] ?? name, name: "\(service["binary"] ?? "")",
+                state: up ? "ok" : "down", detail: "\(service["status"] ?? ""), \(service["state"] ?? "")",
+                fix: up ? nil : agentFix("compute-agent", host: name, addresses: addresses))
+        }
+        if services.isEmpty {
+            checks.append(
+                Check(
+                    section: "compute", host: host, name: "nova-compute", state: "down",
+                    detail: "no compute service has reported", fix: "nimbus service restart compute-agent"))
+        }
+        for hypervisor in hypervisors {
+            let up = hypervisor["state"] as? String == "up"
+            let name = "\(hypervisor["hypervisor_hostname"] ?? "")"
+            checks.append(
+                Check(
+                    section: "compute", host: addresses[name] ?? name, name: "hypervisor \(name)",
+                    state: up ? "ok" : "down",
+                    detail:
+                        "\(hypervisor["hypervisor_type"] ?? ""), \(hypervisor["status"] ?? ""), \(hypervisor["state"] ?? ""), \(hypervisor["running_vms"] ?? 0) running",
+                    fix: up ? nil : agentFix("compute-agent", host: name, addresses: addresses)))
+        }
+        return checks
+    }
+
+    /// The network agents as the network API tells them (alive while their heartbeats come).
+    func networkChecks(_ url: String, token: String, host: String, addresses byHostname: [String: String]) -> [Check] {
+        guard let agents = Self.get(url + "/v2.0/agents", token: token)?["agents"] as? [[String: Any]] else {
+            return [
+                Check(
+                    section: "network", host: host, name: "agents", state: "down", detail: "GET /v2.0/agents failed",
+                    fix: "nimbus service restart network --host \(host)")
+            ]
+        }
+        return agents.map { agent in
+            let alive = agent["alive"] as? Bool ?? false
+            let binary = "\(agent["binary"] ?? "")"
+            let name = "\(agent["host"] ?? "")"
+            let service = binary == "neutron-linuxbridge-agent" ? "network-agent" : "network-gateway"
+            return Check(
+                section: "network", host: byHostname[name] ?? name, name: binary, state: alive ? "ok" : "down",
+                detail: "\(agent["agent_type"] ?? ""), \(alive ? "alive" : "not alive")",
+                fix: alive ? nil : agentFix(service, host: name, addresses: byHostname))
+        }
+    }
+
     /// The volume services as the block-storage API tells them (up while their heartbeats
     /// come), and each storage host's pool with its free space.
-    func volumeChecks(_ url: String, token: String, host: String) -> [Check] {
+    func volumeChecks(_ url: String, token: String, host: String, addresses: [String: String]) -> [Check] {
         func get(_ path: String) -> [String: Any]? {
             guard let reply = try? HTTPProbe.send("GET", url + path, headers: ["X-Auth-Token": token], timeout: 5),
                 reply.status == 200
@@ -258,16 +380,24 @@ struct CloudStatus {
         }
         var checks = services.map { service in
             let up = service["state"] as? String == "up"
+            let name = String("\(service["host"] ?? "")".split(separator: "@").first ?? "")
+            let binary = "\(service["binary"] ?? "")"
             return Check(
-                section: "block-storage", host: "\(service["host"] ?? "")", name: "\(service["binary"] ?? "")",
-                state: up ? "ok" : "down", detail: "\(service["status"] ?? ""), \(service["state"] ?? "")")
+                section: "block-storage", host: addresses[name] ?? name, name: binary,
+                state: up ? "ok" : "down", detail: "\(service["status"] ?? ""), \(service["state"] ?? "")",
+                fix: up
+                    ? nil
+                    : agentFix(binary == "cinder-volume" ? "volume" : "block-storage", host: name, addresses: addresses)
+            )
         }
         for pool in (get("/scheduler-stats/get_pools?detail=true")?["pools"] as? [[String: Any]]) ?? [] {
             let capabilities = pool["capabilities"] as? [String: Any] ?? [:]
             let name = "\(pool["name"] ?? "")"
             checks.append(
                 Check(
-                    section: "block-storage", host: String(name.split(separator: "@").first ?? ""),
+                    section: "block-storage",
+                    host: addresses[String(name.split(separator: "@").first ?? "")]
+                        ?? String(name.split(separator: "@").first ?? ""),
                     name: "pool \(name)", state: "ok",
                     detail:
                         "\(capabilities["free_capacity_gb"] ?? "?") GiB free of \(capabilities["total_capacity_gb"] ?? "?") GiB"

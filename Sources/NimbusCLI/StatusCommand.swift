@@ -12,8 +12,11 @@ struct StatusCommand: ParsableCommand {
         discussion: """
             For each host: every Nimbus unit active and enabled, time sync (chrony's offset), \
             br-ex where the answer file maps it. For the cloud: the identity API's /healthz, an \
-            admin token issued and validated, each catalog endpoint reachable. Services this \
-            version does not install yet are listed as pending, not as failures.
+            admin token issued and validated, each catalog endpoint reachable and answering an \
+            authenticated request; then what the APIs say of their agents: compute services and \
+            hypervisors, network agents, volume services and pools, each up or down. A check that \
+            is down says how to fix it (the host and the command). Services this version does not \
+            install yet are listed as pending, not as failures. Exit 1 when anything is down.
             """
     )
 
@@ -22,33 +25,29 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Flag(help: "Print the checks as JSON.")
+    @Flag(help: "Print {healthy, down, checks: [{section, host, name, state, detail, fix}]} as JSON.")
     var json = false
 
     @Option(help: ArgumentHelp("Where run logs go (for the latest deploy's answer file).", valueName: "dir"))
     var logRoot = RunLog.defaultRoot
 
     func run() throws {
-        let path = file ?? logRoot + "/latest/answers.txt"
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw CLIError("no answer file: give one (nimbus status FILE); \(path) does not exist")
-        }
-        let answers = try AnswerFileInput.load(path: path, overrides: [:], quiet: true)
-        let roles = try data.roles()
-        let plan = Planner(roles: roles).plan(answers)
-        let publicKey = DeployCommand.expand(answers.text(.sshKey))
-        let ssh = SSHSettings(
-            privateKey: SSHSettings.privateKey(forPublicKey: publicKey),
-            publicKey: nil, knownHosts: DeployCommand.expand(answers.text(.knownHosts)), acceptNewHostKeys: false,
-            connectTimeout: 5, password: nil)
+        let deployed = try Deployed.load(file: file, logRoot: logRoot, data: data)
         let report = CloudStatus(
-            answers: answers, plan: plan, manifest: roles.manifest,
-            connect: ssh.connector
+            answers: deployed.answers, plan: deployed.plan, manifest: deployed.roles.manifest,
+            connect: deployed.connect
         ).check()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report.checks), as: UTF8.self))
+            struct Output: Encodable {
+                var healthy: Bool
+                var down: Int
+                var checks: [CloudStatus.Check]
+            }
+            let output = Output(
+                healthy: report.healthy, down: report.checks.filter { $0.state == "down" }.count, checks: report.checks)
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
         } else {
             print(report.text(color: Console.stdoutIsTerminal))
         }

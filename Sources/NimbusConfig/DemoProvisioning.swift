@@ -79,14 +79,15 @@ public struct DefaultFlavor: Sendable, Hashable {
     public var vcpus: Int
 
     /// Seed 003's listing (Nova's old defaults, ids 1–5) and `m1.micro`, the smallest
-    /// flavor the bundled guest boots in (its kernel needs 72–76 MiB; docs/guest-image.md).
+    /// flavor the bundled guest boots in (its kernel needs 72–76 MiB; docs/guest-image.md),
+    /// under an id no numbered flavor of a student's takes.
     public static let all: [DefaultFlavor] = [
         DefaultFlavor(id: "1", name: "m1.tiny", ramMiB: 512, diskGiB: 1, vcpus: 1),
         DefaultFlavor(id: "2", name: "m1.small", ramMiB: 2048, diskGiB: 20, vcpus: 1),
         DefaultFlavor(id: "3", name: "m1.medium", ramMiB: 4096, diskGiB: 40, vcpus: 2),
         DefaultFlavor(id: "4", name: "m1.large", ramMiB: 8192, diskGiB: 80, vcpus: 4),
         DefaultFlavor(id: "5", name: "m1.xlarge", ramMiB: 16384, diskGiB: 160, vcpus: 8),
-        DefaultFlavor(id: "100", name: "m1.micro", ramMiB: 96, diskGiB: 1, vcpus: 1),
+        DefaultFlavor(id: "m1.micro", name: "m1.micro", ramMiB: 96, diskGiB: 1, vcpus: 1),
     ]
 }
 

@@ -33,6 +33,19 @@ extension IntegrationTests {
             try run([nimbusBinary(), "sandbox", "ssh", "--name", Self.name, node, command], timeout: 120)
         }
 
+        /// The sandbox's answer file with `key` set to `value` (the walk-throughs that make
+        /// their own external network, as the notes do, set `CONFIG_PROVISION_DEMO=n`).
+        func setAnswer(_ key: String, _ value: String) throws {
+            let text = try String(contentsOfFile: Self.answers, encoding: .utf8)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if let index = lines.firstIndex(where: { $0.hasPrefix(key + "=") }) {
+                lines[index] = "\(key)=\(value)"
+            } else {
+                lines.append("\(key)=\(value)")
+            }
+            try lines.joined(separator: "\n").write(toFile: Self.answers, atomically: true, encoding: .utf8)
+        }
+
         /// A copy of the sandbox's answer file with some keys changed.
         func answers(_ changes: [String: String]) throws -> String {
             var lines = try String(contentsOfFile: Self.answers, encoding: .utf8).split(
@@ -108,6 +121,8 @@ extension IntegrationTests {
             let second = try deploy()
             #expect(second.status == 0, "\(second.text)")
             #expect(second.stdout.contains(" 0 changed,"), "\(second.stdout)")
+            #expect(second.stdout.contains("provision.demo") && second.stdout.contains("in place"), "\(second.stdout)")
+            try demoCloud()
         }
 
         @Test("A dry run reports what would change and changes nothing")
@@ -223,6 +238,8 @@ extension IntegrationTests {
             let file = try answers([
                 "CONFIG_CONTROLLER_HOST": node4, "CONFIG_NETWORK_HOSTS": node4, "CONFIG_COMPUTE_HOSTS": node4,
                 "CONFIG_STORAGE_HOST": node4, "CONFIG_NEUTRON_OVS_BRIDGE_IFACES": "br-ex:eth0",
+                // A second cloud on the same provider network: no second demo pool on it.
+                "CONFIG_PROVISION_DEMO": "n",
             ])
             let output = try deploy(file)
             #expect(output.status == 0, "\(output.text)")

@@ -57,12 +57,19 @@ extension IntegrationTests {
                 "--management-network", "10.242.0.0/24", "--provider-network", "10.243.0.0/24",
             ])
             #expect(up.status == 0, "\(up.text)")
+            // The notes' answer file: no demo; the student makes the external network.
+            let written = try String(contentsOfFile: Self.answers, encoding: .utf8)
+            #expect(written.contains("\nCONFIG_PROVISION_DEMO=y\n"))
+            try written.replacingOccurrences(of: "\nCONFIG_PROVISION_DEMO=y\n", with: "\nCONFIG_PROVISION_DEMO=n\n")
+                .write(toFile: Self.answers, atomically: true, encoding: .utf8)
             let first = try deploy()
             #expect(first.status == 0, "\(first.text)")
             #expect(first.stdout.contains("install.identity"), "\(first.stdout)")
             #expect(first.stdout.contains("install.image"), "\(first.stdout)")
             #expect(first.stdout.contains("Installation completed successfully"), "\(first.stdout)")
             #expect(first.stdout.contains("All checks passed."), "\(first.stdout)")
+            #expect(first.stdout.contains("provision.flavors"), "\(first.stdout)")
+            #expect(!first.stdout.contains("provision.demo"), "CONFIG_PROVISION_DEMO=n: \(first.stdout)")
             let rc = try FileManager.default.attributesOfItem(atPath: Self.directory + "/keystonerc_admin")
             #expect((rc[.posixPermissions] as? Int) == 0o600)
             let remote = try ssh(
@@ -182,6 +189,34 @@ extension IntegrationTests {
 
         @Test("A killed service is restarted by systemd; after a reboot status is green again", .timeLimit(.minutes(5)))
         func restartAndReboot() throws {
+            // openstack-service's part: a stopped agent is down in status, with its fix, which works.
+            let stopped = try nimbus("service", "stop", "compute-agent", "--answer-file", Self.answers, timeout: 120)
+            #expect(stopped.status == 0 && stopped.stdout.contains("nimbus-compute-agent"), "\(stopped.text)")
+            #expect(stopped.stdout.contains("stopped, inactive"), "\(stopped.text)")
+            let red = try run([nimbusBinary(), "status", Self.answers, "--json"], timeout: 120)
+            #expect(red.status == 1, "\(red.text)")
+            let report = (try? JSONSerialization.jsonObject(with: Data(red.stdout.utf8))) as? [String: Any] ?? [:]
+            let down = (report["checks"] as? [[String: Any]] ?? []).filter { $0["state"] as? String == "down" }
+            #expect(report["healthy"] as? Bool == false, "\(red.stdout)")
+            #expect(
+                down.contains {
+                    $0["name"] as? String == "nimbus-compute-agent"
+                        && ($0["fix"] as? String ?? "").hasPrefix(
+                            "nimbus service restart compute-agent --host \(Self.controller)")
+                }, "\(down)")
+            let started = try nimbus("service", "restart", "nova", "--answer-file", Self.answers, timeout: 120)
+            #expect(started.status == 0, "\(started.text)")
+            #expect(
+                started.stdout.contains("nimbus-compute ") && started.stdout.contains("nimbus-compute-agent")
+                    && !started.stdout.contains("nimbus-network"), "\(started.text)")
+            let unknown = try nimbus("service", "restart", "no-such", "--answer-file", Self.answers, timeout: 60)
+            #expect(unknown.status != 0 && unknown.stderr.contains("no service no-such"), "\(unknown.text)")
+            var green = try status()
+            for _ in 0..<20 where green.status != 0 {
+                Thread.sleep(forTimeInterval: 1)
+                green = try status()
+            }
+            #expect(green.status == 0, "\(green.text)")
             let killed = try ssh(
                 "systemctl kill -s KILL nimbus-identity nimbus-image nimbus-object; sleep 3; systemctl is-active nimbus-identity nimbus-image nimbus-object"
             )

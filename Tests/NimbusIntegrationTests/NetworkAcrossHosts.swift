@@ -27,6 +27,8 @@ extension IntegrationTests.DeployIntegrationTests {
         try? FileManager.default.removeItem(atPath: "/var/lib/nimbus/sandbox/\(Self.name)")
         try? FileManager.default.removeItem(atPath: Self.answers)
         try up()
+        // As the notes: the admin makes the external network (ext1) on extnet themselves.
+        try setAnswer("CONFIG_PROVISION_DEMO", "n")
         let deployed = try deploy()
         #expect(deployed.status == 0, "\(deployed.text)")
         let cloud = CloudClient(keystonerc: Self.directory + "/keystonerc_admin")

@@ -13,6 +13,15 @@ extension ComputeAPI {
         var hypervisor: JSON
         var setting = HostSetting()
         var zone = ComputeState.defaultZone
+        /// What its servers' flavors take: vCPUs, MiB, GiB, and how many servers there are.
+        var used = Usage()
+
+        struct Usage {
+            var vcpus = 0
+            var memoryMiB = 0
+            var diskGiB = 0
+            var servers = 0
+        }
 
         var name: String { agent.host }
         /// Up while its heartbeats come, unless an admin forced it down.
@@ -30,10 +39,17 @@ extension ComputeAPI {
     /// Every compute host that ever reported.
     func hosts(_ state: ComputeState? = nil) throws -> [Host] {
         let state = state ?? store.snapshot
+        var usage: [String: Host.Usage] = [:]
+        for server in state.servers.values where !server.host.isEmpty {
+            usage[server.host, default: Host.Usage()].vcpus += server.flavor.vcpus
+            usage[server.host, default: Host.Usage()].memoryMiB += server.flavor.memoryMiB
+            usage[server.host, default: Host.Usage()].diskGiB += server.flavor.diskGiB
+            usage[server.host, default: Host.Usage()].servers += 1
+        }
         return try agents.agents().filter { $0.type == "compute" }.sorted { $0.host < $1.host }.map {
             Host(
                 agent: $0, hypervisor: $0.configuration, setting: state.hostSettings[$0.host] ?? HostSetting(),
-                zone: state.zone(of: $0.host))
+                zone: state.zone(of: $0.host), used: usage[$0.host] ?? Host.Usage())
         }
     }
 
@@ -113,13 +129,18 @@ extension ComputeAPI {
             try requireAdmin(caller, "os_compute_api:os-hypervisors:statistics")
             guard Self.version(context) < Microversion(2, 88) else { throw HTTPError(.notFound) }
             let all = try hosts().filter(\.up)
-            func sum(_ key: String) -> JSON { .int(all.reduce(0) { $0 + ($1.hypervisor[key]?.int ?? 0) }) }
+            func total(_ key: String) -> Int64 { all.reduce(0) { $0 + ($1.hypervisor[key]?.int ?? 0) } }
+            func used(_ value: (Host.Usage) -> Int) -> Int64 { Int64(all.reduce(0) { $0 + value($1.used) }) }
             return Response.json([
                 "hypervisor_statistics": [
-                    "count": .int(Int64(all.count)), "vcpus": sum("vcpus"), "memory_mb": sum("memory_mb"),
-                    "local_gb": sum("local_gb"), "vcpus_used": 0, "memory_mb_used": 0, "local_gb_used": 0,
-                    "free_ram_mb": sum("memory_mb"), "free_disk_gb": sum("local_gb"), "current_workload": 0,
-                    "running_vms": 0, "disk_available_least": sum("local_gb"),
+                    "count": .int(Int64(all.count)), "vcpus": .int(total("vcpus")),
+                    "memory_mb": .int(total("memory_mb")),
+                    "local_gb": .int(total("local_gb")), "vcpus_used": .int(used(\.vcpus)),
+                    "memory_mb_used": .int(used(\.memoryMiB)), "local_gb_used": .int(used(\.diskGiB)),
+                    "free_ram_mb": .int(total("memory_mb") - used(\.memoryMiB)),
+                    "free_disk_gb": .int(total("local_gb") - used(\.diskGiB)), "current_workload": 0,
+                    "running_vms": .int(used(\.servers)),
+                    "disk_available_least": .int(total("local_gb") - used(\.diskGiB)),
                 ]
             ])
         }
@@ -350,11 +371,16 @@ extension ComputeAPI {
         if version >= Microversion(2, 88) {
             fields.append(("uptime", .null))
         } else {
+            let memory = host.hypervisor["memory_mb"]?.int ?? 0
+            let disk = host.hypervisor["local_gb"]?.int ?? 0
             fields += [
                 ("vcpus", host.number("vcpus")), ("memory_mb", host.number("memory_mb")),
-                ("local_gb", host.number("local_gb")), ("vcpus_used", 0), ("memory_mb_used", 0), ("local_gb_used", 0),
-                ("free_ram_mb", host.number("memory_mb")), ("free_disk_gb", host.number("local_gb")),
-                ("current_workload", 0), ("running_vms", 0), ("disk_available_least", host.number("local_gb")),
+                ("local_gb", host.number("local_gb")), ("vcpus_used", .int(Int64(host.used.vcpus))),
+                ("memory_mb_used", .int(Int64(host.used.memoryMiB))), ("local_gb_used", .int(Int64(host.used.diskGiB))),
+                ("free_ram_mb", .int(memory - Int64(host.used.memoryMiB))),
+                ("free_disk_gb", .int(disk - Int64(host.used.diskGiB))),
+                ("current_workload", 0), ("running_vms", .int(Int64(host.used.servers))),
+                ("disk_available_least", .int(disk - Int64(host.used.diskGiB))),
                 // A JSON string before 2.28, an object from it.
                 ("cpu_info", version >= Microversion(2, 28) ? [:] : "{}"),
             ]
