@@ -18,7 +18,7 @@ public struct NimbusCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             GenAnswerFileCommand.self, ValidateCommand.self, PlanCommand.self, DeployCommand.self, StatusCommand.self,
-            ServiceCommand.self, SandboxCommand.self,
+            ServiceCommand.self, DestroyCommand.self, SandboxCommand.self,
             DocsCommand.self,
         ]
     )

@@ -187,7 +187,9 @@ extension IntegrationTests {
             try runTempest()
         }
 
-        @Test("A killed service is restarted by systemd; after a reboot status is green again", .timeLimit(.minutes(5)))
+        @Test(
+            "nimbus service stops and restarts by group, status names the fix; a killed service is restarted by systemd; after a reboot status is green again; destroy leaves nothing of Nimbus and a deploy starts from scratch",
+            .timeLimit(.minutes(10)))
         func restartAndReboot() throws {
             // openstack-service's part: a stopped agent is down in status, with its fix, which works.
             let stopped = try nimbus("service", "stop", "compute-agent", "--answer-file", Self.answers, timeout: 120)
@@ -235,6 +237,7 @@ extension IntegrationTests {
                 after = try status()
             }
             #expect(after.status == 0, "\(after.text)")
+            try destroyAndRedeploy()
             _ = try nimbus("sandbox", "down", "--name", Self.name)
         }
     }
