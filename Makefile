@@ -135,6 +135,7 @@ bench: release server bench-tools clients $(GUEST_IMAGE)
 	bench/network.sh
 	bench/compute.sh
 	bench/block-storage.sh
+	bench/demo.sh
 
 clean:
 	rm -rf .build

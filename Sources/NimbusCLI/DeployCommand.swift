@@ -127,10 +127,14 @@ struct DeployCommand: ParsableCommand {
             FileManager.default.createFile(
                 atPath: rcPath, contents: Data(delivery.keystonerc().utf8), attributes: [.posixPermissions: 0o600])
         else { throw CLIError("cannot write \(rcPath)") }
-        let report = CloudStatus(
-            answers: answers, plan: plan, manifest: roles.manifest,
-            connect: ssh.connector
-        ).check()
+        let status = CloudStatus(answers: answers, plan: plan, manifest: roles.manifest, connect: ssh.connector)
+        var report = status.check()
+        // Agents started a moment ago may not have sent their first heartbeat yet.
+        let settled = Date().addingTimeInterval(20)
+        while !report.healthy && Date() < settled {
+            Thread.sleep(forTimeInterval: 2)
+            report = status.check()
+        }
         let provisioned = plan.hosts.flatMap(\.steps).contains { $0.name == "provision.demo" }
         let demoNote =
             provisioned

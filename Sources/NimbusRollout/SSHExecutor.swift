@@ -150,12 +150,23 @@ public final class SSHExecutor: RemoteExecutor {
         throw ExecutorError("the SSH connection dropped twice")
     }
 
+    /// Writes `data` to `path` over SFTP (atomically: a temporary name, then renamed). A
+    /// failure other than a timeout is tried once more on a new connection: a session the
+    /// host dropped during an earlier quiet command (its keepalive failed) cannot start
+    /// SFTP, and the write is safe to repeat.
     public func upload(_ data: Data, to path: String, mode: Int32, timeout: Double) throws(ExecutorError) {
-        guard let current = session.withLock({ $0 }) else { throw ExecutorError("the SSH session is closed") }
-        do {
-            try current.write(data, to: path, mode: mode, timeout: timeout)
-        } catch {
-            throw ExecutorError("cannot upload \(path): \(error.description)")
+        for attempt in 0..<2 {
+            guard let current = session.withLock({ $0 }) else { throw ExecutorError("the SSH session is closed") }
+            do {
+                try current.write(data, to: path, mode: mode, timeout: timeout)
+                return
+            } catch {
+                if case .timeout = error { throw ExecutorError("cannot upload \(path): \(error.description)") }
+                guard attempt == 0 else { throw ExecutorError("cannot upload \(path): \(error.description)") }
+                do { try reconnect(timeout: settings.connectTimeout) } catch {
+                    throw ExecutorError("cannot upload \(path): the connection dropped and \(error.description)")
+                }
+            }
         }
     }
 

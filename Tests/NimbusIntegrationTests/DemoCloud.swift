@@ -71,10 +71,52 @@ extension IntegrationTests.DeployIntegrationTests {
             (try admin.json(["server", "list", "--all-projects", "--long", "--name", "demo-vm"]) as? [[String: Any]])
             ?? []
         #expect(["node3", "node4"].contains(servers.first.map { "\($0["Host"] ?? "")" } ?? ""), "\(servers)")
+        try linkCut(address: address, key: key)
         // Gone again, with its floating IP: the suite's later reboots carry no guest.
         #expect(try demo.openstack(["server", "delete", "--wait", "demo-vm"]).status == 0)
         #expect(try demo.openstack(["floating", "ip", "delete", address]).status == 0)
         let left = (try demo.json(["server", "list"]) as? [[String: Any]]) ?? []
         #expect(left.isEmpty, "\(left)")
+    }
+
+    /// The fault drill of the network host's uplink: node2's eth1 (in br-ex, which carries
+    /// every floating IP) down for 10 s while demo-vm is pinged through its floating IP. The
+    /// pings stop, come back within 10 s of the link, and the guest kept running with its
+    /// file; status is green again.
+    func linkCut(address: String, key: String) throws {
+        let marked = try guestLogin(
+            keyFile: key, address: address, "echo before-the-cut > /home/cirros/mark && sync && cat /proc/uptime",
+            timeout: 60)
+        #expect(marked.status == 0, "\(marked.text)")
+        let uptime = Double(marked.stdout.split(separator: " ").first ?? "") ?? 0
+        func pings() throws -> Bool { try run(["ping", "-c1", "-W1", address], timeout: 5).status == 0 }
+        #expect(try pings(), "demo-vm's floating IP before the cut")
+        let cut = try ssh(
+            "node2", "nohup sh -c 'ip link set eth1 down; sleep 10; ip link set eth1 up' >/dev/null 2>&1 &")
+        #expect(cut.status == 0, "\(cut.text)")
+        let cutAt = Date()
+        #expect(try eventually(5) { !(try pings()) }, "the floating IP still answers with node2's eth1 down")
+        #expect(
+            try eventually(30) {
+                guard Date().timeIntervalSince(cutAt) > 10 else { return false }
+                return try pings()
+            },
+            "no answer after the link came back")
+        let back = Date().timeIntervalSince(cutAt)
+        print(
+            "link cut: demo-vm's floating IP answers again \(String(format: "%.1f", back)) s after the cut (link down 10 s)"
+        )
+        #expect(back < 20, "the floating IP came back \(back) s after the cut, more than 10 s after the link")
+        let after = try guestLogin(keyFile: key, address: address, "cat /home/cirros/mark /proc/uptime", timeout: 60)
+        let lines = after.stdout.split(separator: "\n")
+        #expect(lines.first == "before-the-cut", "\(after.text)")
+        let uptimeAfter = Double(lines.dropFirst().first?.split(separator: " ").first ?? "") ?? 0
+        #expect(uptimeAfter > uptime, "demo-vm rebooted: uptime \(uptime) → \(uptimeAfter)")
+        var status = try nimbus("status", Self.answers, timeout: 120)
+        for _ in 0..<20 where status.status != 0 {
+            Thread.sleep(forTimeInterval: 1)
+            status = try nimbus("status", Self.answers, timeout: 120)
+        }
+        #expect(status.status == 0, "\(status.text)")
     }
 }

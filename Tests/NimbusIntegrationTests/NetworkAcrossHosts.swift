@@ -29,6 +29,8 @@ extension IntegrationTests.DeployIntegrationTests {
         try up()
         // As the notes: the admin makes the external network (ext1) on extnet themselves.
         try setAnswer("CONFIG_PROVISION_DEMO", "n")
+        // node3 the only compute at first: node4 joins later (scale-out).
+        try setAnswer("CONFIG_COMPUTE_HOSTS", "10.244.0.13")
         let deployed = try deploy()
         #expect(deployed.status == 0, "\(deployed.text)")
         let cloud = CloudClient(keystonerc: Self.directory + "/keystonerc_admin")
@@ -36,8 +38,8 @@ extension IntegrationTests.DeployIntegrationTests {
         let hosts = try Self.nodes.map {
             try ssh($0, "hostname").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let expected: [String: Set<String>] = [
-            "Linux bridge agent": [hosts[1], hosts[2], hosts[3]], "DHCP agent": [hosts[1]], "L3 agent": [hosts[1]],
+        var expected: [String: Set<String>] = [
+            "Linux bridge agent": [hosts[1], hosts[2]], "DHCP agent": [hosts[1]], "L3 agent": [hosts[1]],
         ]
         var alive: [String: Set<String>] = [:]
         #expect(
@@ -61,12 +63,41 @@ extension IntegrationTests.DeployIntegrationTests {
         step("class1")
         let a1 = try walk.port("a1", on: "node3", groups: ["class1"], as: a)
         step("a1")
+        try walk.plug(a1, into: "vma1", on: "node3")
+        let leaseA1 = try walk.lease(in: "vma1", on: "node3")
+        #expect(leaseA1.stdout.contains(a1.address), "node3 lease for \(a1.address): \(leaseA1.text)")
+        try walk.configure(a1, in: "vma1", on: "node3")
+        #expect(try walk.pings("192.168.0.254", from: "vma1", on: "node3"), "a1 → router1 before the scale-out")
+
+        // Scale-out: node4 added to CONFIG_COMPUTE_HOSTS joins on the next deploy — its
+        // hypervisor and L2 agent up — and node3's agents are not restarted: a1 keeps its
+        // address and its way out all along.
+        let agentSince =
+            "systemctl show -p ActiveEnterTimestampMonotonic --value nimbus-compute-agent nimbus-network-agent"
+        let node3Before = try ssh("node3", agentSince).stdout
+        try setAnswer("CONFIG_COMPUTE_HOSTS", "10.244.0.13,10.244.0.14")
+        let grown = try deploy()
+        #expect(grown.status == 0, "\(grown.text)")
+        expected["Linux bridge agent"] = [hosts[1], hosts[2], hosts[3]]
+        #expect(
+            try eventually(60) {
+                alive = try walk.aliveAgents()
+                return alive == expected
+            }, "agents alive after the scale-out: \(alive)")
+        let hypervisors = (try cloud.json(["hypervisor", "list"]) as? [[String: Any]]) ?? []
+        #expect(
+            Set(hypervisors.filter { "\($0["State"] ?? "")" == "up" }.map { "\($0["Hypervisor Hostname"] ?? "")" })
+                == [hosts[2], hosts[3]], "\(hypervisors)")
+        #expect(try ssh("node3", agentSince).stdout == node3Before, "node3's agents were restarted by the scale-out")
+        #expect(
+            try walk.pings("192.168.0.254", from: "vma1", on: "node3", within: 3), "a1 → router1 after the scale-out")
+        step("scale-out: node4 joined")
+
         let a2 = try walk.port("a2", on: "node4", groups: ["class1"], as: a)
         step("a2")
-        try walk.plug(a1, into: "vma1", on: "node3")
         try walk.plug(a2, into: "vma2", on: "node4")
         step("plugged")
-        for (port, namespace, node) in [(a1, "vma1", "node3"), (a2, "vma2", "node4")] {
+        for (port, namespace, node) in [(a2, "vma2", "node4")] {
             let lease = try walk.lease(in: namespace, on: node)
             #expect(lease.stdout.contains(port.address), "\(node) lease for \(port.address): \(lease.text)")
             try walk.configure(port, in: namespace, on: node)
