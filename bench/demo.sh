@@ -5,7 +5,7 @@
 # scripts/demo-instance.sh: key pair, rules, demo-vm booted under TCG, floating IP, until its
 # SSH answers. Median of $RUNS (default 3). Anchor: Packstack all-in-one ≈ 15 min with its
 # demo (reference/anchors.md). Run as root after `make server guest-image clients`; uses
-# the sandbox "benchdemo" and removes it afterwards.
+# the sandbox "bdemo" and removes it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${NIMBUS:-.build/release/nimbus}
@@ -15,9 +15,9 @@ export NIMBUS_AGENT_BINARY=${NIMBUS_AGENT_BINARY:-$PWD/.build-server/release/nim
 export NIMBUS_GUEST_IMAGE=${NIMBUS_GUEST_IMAGE:-$PWD/.build/guest-image/nimbus-guest.qcow2}
 export OPENSTACK=${OPENSTACK:-$PWD/.venv/bin/openstack}
 runs=${RUNS:-3}
-state=/var/lib/nimbus/sandbox/benchdemo
+state=/var/lib/nimbus/sandbox/bdemo
 work=$(mktemp -d /tmp/nimbus-bench-demo.XXXXXX)
-net=(--name benchdemo --management-network 10.248.0.0/24 --provider-network 10.249.0.0/24 --answer-file "$work/answers.txt")
+net=(--name bdemo --management-network 10.248.0.0/24 --provider-network 10.249.0.0/24 --answer-file "$work/answers.txt")
 
 timed() { # command… → milliseconds; fails loudly
   local start end
@@ -30,7 +30,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 
 ups=() deploys=() provisions=() instances=() totals=()
 for _ in $(seq "$runs"); do
-  "$bin" sandbox down --name benchdemo >/dev/null 2>&1 || true
+  "$bin" sandbox down --name bdemo >/dev/null 2>&1 || true
   rm -rf "$state" "$work/answers.txt" "$work/keystonerc_"* "$work/key"*
   up=$(timed "$bin" sandbox up --nodes 1 "${net[@]}")
   deploy=$(timed "$bin" deploy "$work/answers.txt" --log-root "$work/logs")
@@ -41,5 +41,5 @@ for _ in $(seq "$runs"); do
 done
 echo "make demo's parts (median of $runs, ms): sandbox up $(median "${ups[@]}"), deploy $(median "${deploys[@]}")" \
   "(of which provisioning $(median "${provisions[@]}")), demo-vm to SSH $(median "${instances[@]}"), total $(median "${totals[@]}") (runs: ${totals[*]})"
-"$bin" sandbox down --name benchdemo >/dev/null
+"$bin" sandbox down --name bdemo >/dev/null
 rm -rf "$state" "$work"
