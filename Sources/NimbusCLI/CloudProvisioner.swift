@@ -95,7 +95,16 @@ struct CloudProvisioner: Sendable {
         try keystonercDemo(&work, executor)
 
         // public: flat on the bridge's physical network, external, with the floating pool.
-        var publicID = try work.api.id(.network, "/v2.0/networks?name=\(DemoSpec.publicNetwork)", "networks")
+        var publicID = try work.api.id(
+            .network, "/v2.0/networks?name=\(DemoSpec.publicNetwork)&router:external=true", "networks")
+        if publicID == nil,
+            let other = try work.api.get(.network, "/v2.0/networks?name=\(DemoSpec.publicNetwork)")["networks"]
+                as? [[String: Any]], let first = other.first
+        {
+            throw Failure(
+                "a network named \(DemoSpec.publicNetwork) is there already and is not external (project \(first["project_id"] ?? "?")); rename it, or set CONFIG_PROVISION_DEMO=n"
+            )
+        }
         if publicID == nil {
             work.done.append("network \(DemoSpec.publicNetwork) (flat on \(spec.physicalNetwork), external)")
             if !work.dryRun {
@@ -205,18 +214,24 @@ struct CloudProvisioner: Sendable {
     /// The public image, uploaded once: looked up by name, so a later deploy (or a changed
     /// file) never replaces one that instances may be using.
     func image(_ work: inout Work, _ spec: DemoSpec) throws {
-        let name = spec.imageName.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? spec.imageName
-        let found = try work.api.get(.image, "/v2/images?name=\(name)")["images"] as? [[String: Any]] ?? []
-        if let existing = found.first {
-            let status = existing["status"] as? String ?? ""
-            if status == "active" {
-                work.kept.append("image \(spec.imageName)")
-                return
-            }
-            // An upload that never finished (an interrupted deploy): made again.
-            if !work.dryRun, let id = existing["id"] as? String {
+        let name = Self.queryValue(spec.imageName)
+        let found =
+            try work.api.get(.image, "/v2/images?name=\(name)&visibility=public")["images"] as? [[String: Any]] ?? []
+        if found.contains(where: { $0["status"] as? String == "active" }) {
+            work.kept.append("image \(spec.imageName)")
+            return
+        }
+        // An upload of ours that never finished (an interrupted deploy): made again.
+        for stale in found
+        where stale["status"] as? String == "queued" && stale["owner"] as? String == work.api.projectID {
+            if !work.dryRun, let id = stale["id"] as? String {
                 _ = try work.api.send(.image, "DELETE", "/v2/images/\(id)", nil, expect: [204, 404])
             }
+        }
+        if let other = found.first {
+            throw Failure(
+                "a public image \(spec.imageName) is there already but \(other["status"] ?? "not active"); delete it (openstack image delete \(other["id"] ?? "")) or name the demo's another with CONFIG_PROVISION_IMAGE_NAME"
+            )
         }
         let (data, source) = try imageData(spec, dryRun: work.dryRun)
         let size = String(format: "%.1f MiB", Double(data.count) / 1_048_576)
@@ -266,6 +281,11 @@ struct CloudProvisioner: Sendable {
         return (data, label)
     }
 
+    /// `text` for a query string: letters and digits as they are, everything else escaped.
+    static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+
     /// `keystonerc_demo` here and in /root on the controller, as Packstack leaves it.
     func keystonercDemo(_ work: inout Work, _ executor: any RemoteExecutor) throws {
         let text = delivery.keystonerc(demo: true)
@@ -299,6 +319,8 @@ struct AdminAPI {
 
     let token: String
     let urls: [String: String]
+    /// The admin project the token is scoped to (what the admin's uploads are owned by).
+    let projectID: String
 
     static func login(delivery: ServiceDelivery, answers: AnswerFile) throws -> AdminAPI {
         let body: [String: Any] = [
@@ -331,6 +353,10 @@ struct AdminAPI {
             ((try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any]).flatMap {
                 ($0["token"] as? [String: Any])?["catalog"] as? [[String: Any]]
             } ?? []
+        let projectID =
+            ((try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any]).flatMap {
+                (($0["token"] as? [String: Any])?["project"] as? [String: Any])?["id"] as? String
+            } ?? ""
         var urls: [String: String] = [:]
         for service in catalog {
             guard let type = service["type"] as? String,
@@ -340,7 +366,7 @@ struct AdminAPI {
             else { continue }
             urls[type] = url
         }
-        return AdminAPI(token: token, urls: urls)
+        return AdminAPI(token: token, urls: urls, projectID: projectID)
     }
 
     func url(_ service: Service, _ path: String) throws -> String {

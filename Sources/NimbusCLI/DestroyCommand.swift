@@ -19,7 +19,8 @@ struct DestroyCommand: ParsableCommand {
             parallel, the agents stopped before what they made is removed; each host says what \
             went. Left in place, since other software may rely on them: the host preparation \
             (chrony, /etc/hosts, sysctls, br-ex and its network files, firewall, SELinux and \
-            NetworkManager settings) and the distribution packages. keystonerc_admin and \
+            NetworkManager settings), the distribution packages and the libvirt settings the \
+            compute agent's setup made (cgroup_controllers in qemu.conf, libvirt-guests). keystonerc_admin and \
             keystonerc_demo beside the answer file are removed too; the answer file is kept.
             """
     )
@@ -34,6 +35,11 @@ struct DestroyCommand: ParsableCommand {
 
     func run() throws {
         let deployed = try Deployed.load(file: file, logRoot: RunLog.defaultRoot, data: data)
+        if !deployed.answers.excludedHosts.isEmpty {
+            throw CLIError(
+                "CONFIG_EXCLUDE_SERVERS=\(deployed.answers.text(.excludeServers)) keeps hosts out of the run, so destroy would leave the cloud half there; clear it to destroy every host, nothing was changed"
+            )
+        }
         let hosts = deployed.plan.hosts.filter { !$0.excluded && !$0.steps.isEmpty }
         let names = hosts.map(\.host.description)
         if !yes {
@@ -82,46 +88,66 @@ struct DestroyCommand: ParsableCommand {
             """
 
             Left on the hosts: the host preparation (chrony, /etc/hosts, sysctls, br-ex, firewall, \
-            SELinux and NetworkManager settings) and the distribution packages, which other software \
-            may rely on and a new deploy reuses. Deploy again with: nimbus deploy \(file)
+            SELinux and NetworkManager settings), the distribution packages and libvirt's settings \
+            (qemu.conf's cgroup_controllers, libvirt-guests), which other software may rely on and \
+            a new deploy reuses. Deploy again with: nimbus deploy \(file)
             """)
         if failed { throw ExitCode(1) }
     }
 
-    /// The host's script: each part reports what it removed, one line each; a part that
-    /// finds nothing says nothing.
+    /// The host's script: each part reports what it removed, one line each (a part that
+    /// finds nothing says nothing), and each thing it could not remove as `failed: …`, which
+    /// makes its exit status 1. It removes only what is Nimbus's by its own marks: namespaces
+    /// the agents keep a marker directory for, bridges named `brq-…` (Neutron's have no
+    /// dash) with their VXLAN links and taps, domains whose disks are under /var/lib/nimbus,
+    /// state directories under /var/lib/nimbus, users named `nimbus-…`.
     static func script(_ manifest: ServiceManifest) -> String {
         // Every Nimbus unit, state directory and user, not only this host's: a host that
         // lost a role since still has what it had.
-        let states = manifest.services.map(\.stateDirectory)
-        let users = Set(manifest.services.compactMap(\.user)).sorted()
+        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let states = manifest.services.map(\.stateDirectory).filter {
+            $0.hasPrefix("/var/lib/nimbus/") && !$0.contains("..") && $0.count > "/var/lib/nimbus/".count
+        }
+        let users = Set(manifest.services.compactMap(\.user)).filter { $0.hasPrefix("nimbus-") }.sorted()
+        let gateway = manifest["network-gateway"]?.stateDirectory ?? "/var/lib/nimbus/network-gateway"
         return """
             set -u
+            fail=0
+            failed() { echo "failed: $*"; fail=1; }
             units=$(systemctl list-unit-files 'nimbus-*.service' --no-legend 2>/dev/null | awk '{print $1}')
             if [ -n "$units" ]; then
-              systemctl disable --now $units >/dev/null 2>&1
+              systemctl disable --now $units >/dev/null 2>&1 || failed "systemctl disable --now $units"
               echo "stopped and disabled $(echo $units | wc -w) units"
             fi
-            if command -v virsh >/dev/null 2>&1 && systemctl is-active --quiet libvirtd 2>/dev/null; then
+            # virsh uri starts a socket-activated libvirtd (or virtqemud) that is idle.
+            if command -v virsh >/dev/null 2>&1 && virsh -c qemu:///system uri >/dev/null 2>&1; then
               n=0
               for d in $(virsh -c qemu:///system list --all --name 2>/dev/null | grep '^instance-'); do
+                virsh -c qemu:///system domblklist "$d" 2>/dev/null | grep -q ' /var/lib/nimbus/' || continue
                 virsh -c qemu:///system destroy "$d" >/dev/null 2>&1
-                virsh -c qemu:///system undefine --nvram "$d" >/dev/null 2>&1 || virsh -c qemu:///system undefine "$d" >/dev/null 2>&1
-                n=$((n + 1))
+                if virsh -c qemu:///system undefine --nvram "$d" >/dev/null 2>&1 || virsh -c qemu:///system undefine "$d" >/dev/null 2>&1; then
+                  n=$((n + 1))
+                else
+                  failed "virsh undefine $d"
+                fi
               done
               [ $n -gt 0 ] && echo "removed $n instances"
             fi
             n=$(pgrep -fc 'qemu-storage-daemon.*/var/lib/nimbus/' 2>/dev/null || true)
             if [ "${n:-0}" -gt 0 ]; then pkill -9 -f 'qemu-storage-daemon.*/var/lib/nimbus/'; echo "stopped $n volume exports"; fi
             n=0
-            for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(qrouter|qdhcp)-'); do
+            for ns in $(ls \(quoted(gateway + "/dhcp")) 2>/dev/null | sed 's/^/qdhcp-/') $(ls \(quoted(gateway + "/l3")) 2>/dev/null | sed 's/^/qrouter-/'); do
+              ip netns list 2>/dev/null | grep -q "^$ns\\( \\|$\\)" || continue
               ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-              ip netns delete "$ns" && n=$((n + 1))
+              if ip netns delete "$ns"; then n=$((n + 1)); else failed "ip netns delete $ns"; fi
             done
             [ $n -gt 0 ] && echo "removed $n router and DHCP namespaces"
             n=0
-            for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(brq-[0-9a-f-]{11}|vxlan-[0-9]+|tap[0-9a-f-]{11})$'); do
-              ip link delete "$l" 2>/dev/null && n=$((n + 1))
+            for b in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^brq-'); do
+              for l in $(ls /sys/class/net/"$b"/brif 2>/dev/null | grep -E '^(vxlan-[0-9]+|tap.+)$'); do
+                if ip link delete "$l" 2>/dev/null; then n=$((n + 1)); else failed "ip link delete $l"; fi
+              done
+              if ip link delete "$b" 2>/dev/null; then n=$((n + 1)); else failed "ip link delete $b"; fi
             done
             [ $n -gt 0 ] && echo "removed $n bridges, VXLAN links and taps"
             n=0
@@ -130,19 +156,21 @@ struct DestroyCommand: ParsableCommand {
             done
             [ $n -gt 0 ] && echo "removed $n nftables tables"
             files=$(ls /etc/systemd/system/nimbus-*.service /usr/local/bin/nimbus-server /usr/local/bin/nimbus-agent /root/keystonerc_admin /root/keystonerc_demo 2>/dev/null | wc -l)
-            rm -f /etc/systemd/system/nimbus-*.service /usr/local/bin/nimbus-server /usr/local/bin/nimbus-agent /root/keystonerc_admin /root/keystonerc_demo
+            rm -f /etc/systemd/system/nimbus-*.service /usr/local/bin/nimbus-server /usr/local/bin/nimbus-agent /root/keystonerc_admin /root/keystonerc_demo || failed "rm the units and binaries"
             systemctl daemon-reload 2>/dev/null
             dirs=0
-            for d in /etc/nimbus \(states.joined(separator: " ")); do
-              [ -e "$d" ] && rm -rf "$d" && dirs=$((dirs + 1))
+            for d in /etc/nimbus \(states.map(quoted).joined(separator: " ")); do
+              [ -e "$d" ] || continue
+              if rm -rf "$d"; then dirs=$((dirs + 1)); else failed "rm -rf $d"; fi
             done
             [ $files -gt 0 ] || [ $dirs -gt 0 ] && echo "removed $files units and binaries, $dirs configuration and state directories"
             n=0
             for u in \(users.joined(separator: " ")); do
-              id -u "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null && n=$((n + 1))
+              id -u "$u" >/dev/null 2>&1 || continue
+              if userdel "$u" 2>/dev/null; then n=$((n + 1)); else failed "userdel $u (a process of it still runs?)"; fi
             done
             [ $n -gt 0 ] && echo "removed $n service users"
-            exit 0
+            exit $fail
 
             """
     }

@@ -17,6 +17,33 @@ enum CrossChecks {
     /// The demo's floating pools lie inside its range, past the gateway (its first address),
     /// short of the broadcast address, and do not overlap.
     static func demoPools(_ context: inout Context) {
+        if context.values[KeyDefinition.provisionDemo.name] == .bool(true),
+            context.values[KeyDefinition.neutronInstall.name] != .bool(false)
+        {
+            if case .cidr(let range) = context.values[KeyDefinition.provisionDemoFloatRange.name] {
+                if range.prefixLength > 29 {
+                    context.error(
+                        .provisionDemoFloatRange,
+                        "\(range) is too small for a gateway and floating IPs; give a /29 or larger")
+                }
+                let privateRange = DemoSpec.privateRangeDefault
+                if range.contains(privateRange.network) || privateRange.contains(range.network) {
+                    context.error(
+                        .provisionDemoFloatRange,
+                        "\(range) overlaps the demo's private network \(privateRange), which router1 joins to it; choose another range"
+                    )
+                }
+            }
+            let mappings = context.values[KeyDefinition.neutronBridgeMappings.name]
+            if !context.broken.contains(KeyDefinition.neutronBridgeMappings.name),
+                mappings == nil || mappings == .empty || mappings == .bridgeMappings([])
+            {
+                context.error(
+                    .neutronBridgeMappings,
+                    "is empty, but CONFIG_PROVISION_DEMO=y puts the external network public on its first physical network; map one (extnet:br-ex) or set CONFIG_PROVISION_DEMO=n"
+                )
+            }
+        }
         guard context.isUsable(.provisionDemoAllocationPools), context.isUsable(.provisionDemoFloatRange),
             case .cidr(let range) = context.values[KeyDefinition.provisionDemoFloatRange.name],
             case .text(let text) = context.values[KeyDefinition.provisionDemoAllocationPools.name],

@@ -110,6 +110,8 @@ public struct DemoSpec: Sendable, Equatable {
     public static let privateSubnet = "private_subnet"
     public static let router = "router1"
     public static let project = "demo"
+    /// Packstack's private subnet for the demo project.
+    public static let privateRangeDefault = CIDR(network: IPv4Address(value: 0x0A00_0000), prefixLength: 24)
 
     public init(_ file: AnswerFile) {
         physicalNetwork = file.bridgeMappings.first?.physicalNetwork ?? "extnet"
@@ -118,7 +120,7 @@ public struct DemoSpec: Sendable, Equatable {
             ?? CIDR(network: IPv4Address(value: 0xAC18_0400), prefixLength: 24)
         publicGateway = IPv4Address(value: publicRange.network.value &+ 1)
         pools = file.demoAllocationPools
-        privateRange = CIDR(network: IPv4Address(value: 0x0A00_0000), prefixLength: 24)
+        privateRange = Self.privateRangeDefault
         imageName = file.text(.provisionImageName).ifEmpty("cirros")
         imageSource = file.text(.provisionImageURL)
         imageFormat = file.words(.provisionImageFormat).first ?? "qcow2"

@@ -48,6 +48,23 @@ struct DemoProvisioningTests {
         #expect(diagnose(twoHost(line)).contains(message), "\(diagnose(twoHost(line)))")
     }
 
+    @Test(
+        "With the demo on: a float range too small or over the private network, or no physical network, is refused",
+        arguments: [
+            (
+                "CONFIG_PROVISION_DEMO_FLOATRANGE=172.24.4.0/30",
+                "a.txt:4: CONFIG_PROVISION_DEMO_FLOATRANGE: 172.24.4.0/30 is too small for a gateway and floating IPs; give a /29 or larger"
+            ),
+            (
+                "CONFIG_PROVISION_DEMO_FLOATRANGE=10.0.0.0/16",
+                "a.txt:4: CONFIG_PROVISION_DEMO_FLOATRANGE: 10.0.0.0/16 overlaps the demo's private network 10.0.0.0/24, which router1 joins to it; choose another range"
+            ),
+        ])
+    func demoRanges(line: String, message: String) {
+        #expect(diagnose(twoHost(line)).contains(message), "\(diagnose(twoHost(line)))")
+        #expect(!diagnose(twoHost(line + "\nCONFIG_PROVISION_DEMO=n")).contains(message))
+    }
+
     @Test("The demo's defaults are Packstack's: public on the first mapped physnet, cirros, the whole range")
     func defaults() throws {
         let file = try #require(AnswerFileLoader.load(bytes: Array(twoHost("").utf8)).file)
