@@ -37,7 +37,7 @@ struct DestroyCommand: ParsableCommand {
         let deployed = try Deployed.load(file: file, logRoot: RunLog.defaultRoot, data: data)
         if !deployed.answers.excludedHosts.isEmpty {
             throw CLIError(
-                "CONFIG_EXCLUDE_SERVERS=\(deployed.answers.text(.excludeServers)) keeps hosts out of the run, so destroy would leave the cloud half there; clear it to destroy every host, nothing was changed"
+                "\(KeyDefinition.excludeServers.name)=\(deployed.answers.text(.excludeServers)) keeps hosts out of the run, so destroy would leave the cloud half there; clear it to destroy every host, nothing was changed"
             )
         }
         let hosts = deployed.plan.hosts.filter { !$0.excluded && !$0.steps.isEmpty }
@@ -80,8 +80,9 @@ struct DestroyCommand: ParsableCommand {
             let lines = text.split(separator: "\n").map(String.init)
             print("\(name): " + (lines.isEmpty ? "nothing of Nimbus found" : lines.joined(separator: "; ")))
         }
+        // The credentials go with the cloud, once every host is clear of it.
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
-        for rc in ["keystonerc_admin", "keystonerc_demo"] {
+        for rc in ["keystonerc_admin", "keystonerc_demo"] where !failed {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(rc))
         }
         print(
