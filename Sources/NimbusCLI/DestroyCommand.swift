@@ -64,10 +64,14 @@ struct DestroyCommand: ParsableCommand {
                 let executor = try deployed.connect(host.host.description)
                 defer { executor.close() }
                 let output = try executor.run("sh -s", input: Self.script(manifest), timeout: 300)
-                text =
-                    output.status == 0
-                    ? output.stdout
-                    : output.stdout + "failed: " + output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                // The script names each failure itself; anything else it printed to stderr
+                // on a failed run is the reason.
+                let stderr = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                if output.status == 0 || output.stdout.contains("failed:") {
+                    text = output.stdout
+                } else {
+                    text = output.stdout + "failed: " + (stderr.isEmpty ? "exit status \(output.status)" : stderr)
+                }
             } catch {
                 text = "failed: \(error)"
             }
@@ -115,6 +119,16 @@ struct DestroyCommand: ParsableCommand {
             set -u
             fail=0
             failed() { echo "failed: $*"; fail=1; }
+            # A namespace's veth peer goes a moment after the namespace (the kernel cleans
+            # up asynchronously): a link that is gone by the time it is deleted is removed.
+            droplink() {
+              for _ in 1 2 3 4 5; do
+                ip link delete "$1" 2>/dev/null && return 0
+                ip link show "$1" >/dev/null 2>&1 || return 0
+                sleep 0.2
+              done
+              return 1
+            }
             units=$(systemctl list-unit-files 'nimbus-*.service' --no-legend 2>/dev/null | awk '{print $1}')
             if [ -n "$units" ]; then
               systemctl disable --now $units >/dev/null 2>&1 || failed "systemctl disable --now $units"
@@ -146,9 +160,9 @@ struct DestroyCommand: ParsableCommand {
             n=0
             for b in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^brq-'); do
               for l in $(ls /sys/class/net/"$b"/brif 2>/dev/null | grep -E '^(vxlan-[0-9]+|tap.+)$'); do
-                if ip link delete "$l" 2>/dev/null; then n=$((n + 1)); else failed "ip link delete $l"; fi
+                if droplink "$l"; then n=$((n + 1)); else failed "ip link delete $l"; fi
               done
-              if ip link delete "$b" 2>/dev/null; then n=$((n + 1)); else failed "ip link delete $b"; fi
+              if droplink "$b"; then n=$((n + 1)); else failed "ip link delete $b"; fi
             done
             [ $n -gt 0 ] && echo "removed $n bridges, VXLAN links and taps"
             n=0
