@@ -310,6 +310,27 @@ struct ComputeAPITests {
         #expect(zones.json?["availabilityZoneInfo"]?.array?.first?["zoneName"]?.string == "nova")
         let stats = try await cloud.send(.get, "/v2.1/os-hypervisors/statistics", token: cloud.admin)
         #expect(stats.json?["hypervisor_statistics"]?["count"]?.int == 1)
+
+        // `openstack compute service delete`: admins only; the host leaves its aggregate.
+        let serviceID = try #require(service?["id"]?.string)
+        let made = try await cloud.send(
+            .post, "/v2.1/os-aggregates", token: cloud.admin, json: ["aggregate": ["name": "rack1"]])
+        let aggregate = try #require(made.json?["aggregate"]?["id"]?.int)
+        let added = try await cloud.send(
+            .post, "/v2.1/os-aggregates/\(aggregate)/action", token: cloud.admin, json: ["add_host": ["host": "cmp1"]])
+        #expect(added.status == .ok, "\(added.text)")
+        let path = "/v2.1/os-services/\(serviceID)"
+        #expect(try await cloud.send(.delete, path, token: cloud.demo, version: "2.53").status == .forbidden)
+        let deleted = try await cloud.send(.delete, path, token: cloud.admin, version: "2.53")
+        #expect(deleted.status == .noContent, "\(deleted.text)")
+        let gone = try await cloud.send(.get, "/v2.1/os-services", token: cloud.admin, version: "2.69")
+        #expect(gone.json?["services"]?.array?.isEmpty == true, "\(gone.text)")
+        let again = try await cloud.send(.delete, path, token: cloud.admin, version: "2.53")
+        #expect(
+            again.status == .notFound
+                && again.json?["itemNotFound"]?["message"]?.string == "Service \(serviceID) not found.")
+        let left = try await cloud.send(.get, "/v2.1/os-aggregates/\(aggregate)", token: cloud.admin)
+        #expect(left.json?["aggregate"]?["hosts"]?.array?.isEmpty == true, "\(left.text)")
     }
 }
 

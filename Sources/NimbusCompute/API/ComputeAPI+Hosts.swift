@@ -118,6 +118,38 @@ extension ComputeAPI {
             shown.setting = setting
             return Response.json(["service": service(shown, index, version)])
         }
+        // Nova's `openstack compute service delete`: a host taken out of the cloud, once its
+        // agent is stopped (a running one registers again with its next heartbeat). Its
+        // settings and aggregate memberships go too; a host with servers is refused.
+        router.delete("/v2.1/os-services/:id") { request, context in
+            let caller = try await caller(request)
+            try requireAdmin(caller, "os_compute_api:os-services:delete")
+            let id = try context.parameters.require("id")
+            let all = try hosts()
+            let found: Host?
+            if Self.version(context) >= Microversion(2, 53) {
+                found = all.first { $0.serviceID == id }
+            } else {
+                guard let index = Int(id) else { throw ComputeFault.badRequest("Invalid uuid \(id)") }
+                found = all.indices.contains(index - 1) ? all[index - 1] : nil
+            }
+            guard let host = found else { throw ComputeFault.notFound("Service \(id) not found.") }
+            try store.write { transaction in
+                guard !transaction.state.servers.values.contains(where: { $0.host == host.name }) else {
+                    throw ComputeFault.conflict(
+                        "Unable to delete compute service that is hosting instances. Migrate or delete the instances first."
+                    )
+                }
+                transaction.state.hostSettings[host.name] = nil
+                transaction.touch(.hostSetting, host.name)
+                for (key, aggregate) in transaction.state.aggregates where aggregate.hosts.contains(host.name) {
+                    transaction.state.aggregates[key]?.hosts.removeAll { $0 == host.name }
+                    transaction.touch(.aggregate, key)
+                }
+            }
+            _ = try agents.remove(host: host.name, type: "compute")
+            return Response(status: .noContent)
+        }
         router.get("/v2.1/os-hypervisors") { request, context in
             try await listHypervisors(request, context, detail: false)
         }
